@@ -1,0 +1,43 @@
+# smpp-connector: every target works on a fresh Debian machine as root with Python and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: test lint typecheck pytest bench demo redis-server venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Debian's redis-server, only when the binary is missing (tests start their own instances).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff format --check connector tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) redis-server
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP) redis-server
+	$(BIN)/python bench/bench_codec.py
+
+demo: $(STAMP) redis-server
+	$(BIN)/python -m connector.demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
