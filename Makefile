@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml connector/smpp/_speedups.c
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; }
 	$(PYTHON) -m venv $(VENV)

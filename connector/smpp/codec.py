@@ -156,9 +156,9 @@ def decode(frame: bytes) -> p.Pdu:
             sequence_number=seq,
             fatal=True,
         )
-    if command_id == c.SUBMIT_SM_RESP or command_id == c.DELIVER_SM_RESP:
+    if command_id in (c.SUBMIT_SM_RESP, c.DELIVER_SM_RESP):
         return _decode_message_id_resp(frame, n, command_id, status, seq)
-    if command_id == c.DELIVER_SM or command_id == c.SUBMIT_SM:
+    if command_id in (c.DELIVER_SM, c.SUBMIT_SM):
         return _decode_short_message(frame, n, command_id, status, seq)
     fields = _FIELDS_BY_ID.get(command_id)
     if fields is None:
@@ -213,9 +213,7 @@ def _decode_fields(
     return values
 
 
-def _decode_message_id_resp(
-    data: bytes, n: int, command_id: int, status: int, seq: int
-) -> p.Pdu:
+def _decode_message_id_resp(data: bytes, n: int, command_id: int, status: int, seq: int) -> p.Pdu:
     cls = p.SubmitSmResp if command_id == c.SUBMIT_SM_RESP else p.DeliverSmResp
     if n == HEADER_SIZE:
         return cls(status, seq)
@@ -239,8 +237,8 @@ def _decode_short_message(data: bytes, n: int, command_id: int, status: int, seq
         raise _cstring_error(data, pos, n, 6, "service_type", c.ESME_RINVSERTYP, command_id, seq)
     service_type = data[pos:nul].decode("latin-1") if nul > pos else ""
     pos = nul + 3
-    if pos >= n:
-        raise _truncated("source_addr", command_id, seq)
+    if pos > n:  # pos == n: source_addr is missing, which the C-string check reports
+        raise _truncated("source_addr_npi", command_id, seq)
     src_ton = data[nul + 1]
     src_npi = data[nul + 2]
     nul = find(0, pos, min(pos + 21, n))
@@ -248,8 +246,8 @@ def _decode_short_message(data: bytes, n: int, command_id: int, status: int, seq
         raise _cstring_error(data, pos, n, 21, "source_addr", c.ESME_RINVSRCADR, command_id, seq)
     source_addr = data[pos:nul].decode("latin-1")
     pos = nul + 3
-    if pos >= n:
-        raise _truncated("destination_addr", command_id, seq)
+    if pos > n:
+        raise _truncated("dest_addr_npi", command_id, seq)
     dst_ton = data[nul + 1]
     dst_npi = data[nul + 2]
     nul = find(0, pos, min(pos + 21, n))
@@ -259,8 +257,8 @@ def _decode_short_message(data: bytes, n: int, command_id: int, status: int, seq
         )
     destination_addr = data[pos:nul].decode("latin-1")
     pos = nul + 4
-    if pos >= n:
-        raise _truncated("schedule_delivery_time", command_id, seq)
+    if pos > n:
+        raise _truncated("priority_flag", command_id, seq)
     esm_class = data[nul + 1]
     protocol_id = data[nul + 2]
     priority_flag = data[nul + 3]
@@ -345,7 +343,8 @@ def _sm_length_error(sm_length: int, left: int, command_id: int, seq: int) -> Pd
 
 def read_header(data: bytes) -> tuple[int, int, int, int]:
     """(command_length, command_id, command_status, sequence_number) of a frame's header."""
-    return HEADER.unpack_from(data)  # type: ignore[return-value]
+    length, command_id, status, seq = HEADER.unpack_from(data)
+    return length, command_id, status, seq
 
 
 # ------------------------------------------------------------------------------------ encoding
@@ -356,10 +355,10 @@ _PACK_HEADER: Final = HEADER.pack
 def encode(pdu: p.Pdu) -> bytes:
     """Encode one PDU; raise EncodeError when a field breaks its spec limits."""
     command_id = pdu.command_id
-    if command_id == c.SUBMIT_SM or command_id == c.DELIVER_SM:
+    if command_id in (c.SUBMIT_SM, c.DELIVER_SM):
         assert isinstance(pdu, p._ShortMessage)
         return encode_short_message(pdu)
-    if command_id == c.SUBMIT_SM_RESP or command_id == c.DELIVER_SM_RESP:
+    if command_id in (c.SUBMIT_SM_RESP, c.DELIVER_SM_RESP):
         assert isinstance(pdu, p._MessageIdResp)
         return _encode_message_id_resp(pdu)
     fields = _FIELDS_BY_ID.get(command_id)
@@ -371,8 +370,9 @@ def encode(pdu: p.Pdu) -> bytes:
 
 def _header(body_length: int, command_id: int, pdu: p.Pdu) -> bytes:
     try:
-        return _PACK_HEADER(HEADER_SIZE + body_length, command_id, pdu.command_status,
-                            pdu.sequence_number)
+        return _PACK_HEADER(
+            HEADER_SIZE + body_length, command_id, pdu.command_status, pdu.sequence_number
+        )
     except struct.error as exc:
         raise EncodeError(f"header out of range: {exc}") from None
 
@@ -457,11 +457,16 @@ def encode_short_message(pdu: p._ShortMessage) -> bytes:
         )
     except (UnicodeEncodeError, OverflowError, TypeError, AttributeError) as exc:
         raise EncodeError(f"{type(pdu).__name__} field out of range: {exc}") from None
-    if len(st) > 5 or len(sa) > 20 or len(da) > 20 or len(sdt) > 16 or len(vp) > 16 or (
-        len(sm) > 254
+    if (
+        len(st) > 5
+        or len(sa) > 20
+        or len(da) > 20
+        or len(sdt) > 16
+        or len(vp) > 16
+        or len(sm) > 254
     ):
         _check_short_message_limits(pdu)
-    if 0 in st or 0 in sa or 0 in da:
+    if 0 in st or 0 in sa or 0 in da or 0 in sdt or 0 in vp:
         raise EncodeError("a C-Octet String field holds a NUL character")
     if pdu.tlvs:
         body += encode_tlvs(pdu.tlvs)
@@ -476,3 +481,44 @@ def _check_short_message_limits(pdu: p._ShortMessage) -> None:
             raise EncodeError(
                 f"short_message of {len(pdu.short_message)} octets exceeds {size}", status
             )
+
+
+# ---------------------------------------------------------------------- optional C speedups
+# connector/smpp/_speedups.c (an optional extension, built by `pip install` when a compiler is
+# present) decodes and encodes well-formed submit_sm, deliver_sm and their responses in C, and
+# returns None for anything else, in which case the functions above run: they stay the one
+# source of every error and every unusual result. decode_python / encode_python are always the
+# pure Python codec (tests and bench/bench_codec.py compare against them).
+# CONNECTOR_PURE_PYTHON=1 in the environment disables the extension.
+
+decode_python: Final = decode
+encode_python: Final = encode
+ACCELERATED = False
+
+
+def _speedups_wanted() -> bool:
+    import os
+
+    return os.environ.get("CONNECTOR_PURE_PYTHON", "") in ("", "0")
+
+
+if _speedups_wanted():
+    try:
+        from connector.smpp import _speedups
+    except ImportError:
+        pass
+    else:
+        from connector.smpp.tlv import TLV_TYPES as _TLV_TYPES
+
+        _speedups.setup(
+            p.SubmitSm,
+            p.DeliverSm,
+            p.SubmitSmResp,
+            p.DeliverSmResp,
+            dict(_TLV_TYPES),
+            decode_python,
+            encode_python,
+        )
+        decode = _speedups.decode
+        encode = _speedups.encode
+        ACCELERATED = True

@@ -82,9 +82,7 @@ OUTGOING: Final[dict[tuple[Role, State], frozenset[int]]] = {
     (Role.SMSC, State.BOUND_TRX): _LINK | _ESME_RX,
 }
 # Requests that take a window slot; link management never waits behind traffic.
-WINDOWED: Final = frozenset(
-    {c.SUBMIT_SM, c.DELIVER_SM, c.DATA_SM, c.QUERY_SM, c.CANCEL_SM}
-)
+WINDOWED: Final = frozenset({c.SUBMIT_SM, c.DELIVER_SM, c.DATA_SM, c.QUERY_SM, c.CANCEL_SM})
 _NO_RESPONSE: Final = frozenset({c.OUTBIND, c.ALERT_NOTIFICATION})
 
 
@@ -207,6 +205,10 @@ class Session:
         return len(self._outstanding)
 
     @property
+    def is_closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    @property
     def is_bound(self) -> bool:
         return self.state in BOUND_STATES
 
@@ -294,10 +296,10 @@ class Session:
         if frames:
             self._last_rx = now
         for frame in frames:
-            if self.state is State.CLOSED:
+            if self.is_closed:
                 break
             self._receive_frame(frame, now, events)
-        if self._framer.error is not None and self.state is not State.CLOSED:
+        if self._framer.error is not None and not self.is_closed:
             self._framing_failed(self._framer.error, events)
         return events
 
@@ -383,9 +385,7 @@ class Session:
                 self._out.append(encode(response_cls(error.command_status, error.sequence_number)))
             else:
                 # Unknown command or bad header: generic_nack (SMPP 3.4 §4.3.1).
-                self._out.append(
-                    encode(p.GenericNack(error.command_status, error.sequence_number))
-                )
+                self._out.append(encode(p.GenericNack(error.command_status, error.sequence_number)))
             answered = True
         events.append(ProtocolViolation(error, answered))
 

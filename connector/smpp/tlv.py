@@ -135,10 +135,12 @@ def _bad_length(tag: int, length: int, command_id: int, sequence_number: int) ->
 
 def encode_tlvs(tlvs: Tlvs) -> bytes:
     """Encode TLVs in the dict's order; values must match their tag's type."""
+    if not isinstance(tlvs, dict):
+        raise EncodeError(f"TLVs must be a dict, got {type(tlvs).__name__}")
     out: list[bytes] = []
     for tag, value in tlvs.items():
-        if not 0 <= tag <= 0xFFFF:
-            raise EncodeError(f"TLV tag {tag} out of range")
+        if not isinstance(tag, int) or not 0 <= tag <= 0xFFFF:
+            raise EncodeError(f"TLV tag {tag!r} out of range")
         kind = TLV_TYPES.get(tag)
         if kind is None or kind[0] in ("o", "f"):
             if not isinstance(value, bytes):
@@ -152,7 +154,12 @@ def encode_tlvs(tlvs: Tlvs) -> bytes:
         elif kind[0] == "c":
             if not isinstance(value, str):
                 raise EncodeError(f"TLV {c.TLV_NAMES[tag]} needs str, got {type(value).__name__}")
-            raw = value.encode("latin-1") + b"\0"
+            try:
+                raw = value.encode("latin-1") + b"\0"
+            except UnicodeEncodeError:
+                raise EncodeError(f"TLV {c.TLV_NAMES[tag]} is not Latin-1") from None
+            if raw.index(0) != len(raw) - 1:
+                raise EncodeError(f"TLV {c.TLV_NAMES[tag]} holds a NUL character")
             if len(raw) > kind[1]:
                 raise EncodeError(f"TLV {c.TLV_NAMES[tag]} longer than {kind[1] - 1} characters")
             out.append(_TL.pack(tag, len(raw)))

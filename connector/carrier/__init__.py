@@ -1,0 +1,1 @@
+"""Carrier links: the asyncio ESME client, and later the bind pools per carrier."""

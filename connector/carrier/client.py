@@ -1,0 +1,204 @@
+"""A thin asyncio ESME client over the sans-I/O session: connect, bind, submit, unbind.
+
+Many submits share one bind up to the window; each awaits its own submit_sm_resp. Incoming
+deliver_sm / data_sm go to a handler whose return value (or awaited value) becomes the
+response's command_status, so a caller can answer only once its effect is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import ssl as ssl_module
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from connector.smpp import constants as c
+from connector.smpp import pdu as p
+from connector.smpp.session import (
+    Closed,
+    Event,
+    RequestReceived,
+    Role,
+    Session,
+)
+from connector.transport.protocol import ConnectionClosed, LinkError, SmppProtocol
+
+BindMode = Literal["transmitter", "receiver", "transceiver"]
+DeliverHandler = Callable[[p.Pdu], int | Awaitable[int]]
+
+_log = logging.getLogger(__name__)
+
+_BIND_PDUS: dict[str, type[p._Bind]] = {
+    "transmitter": p.BindTransmitter,
+    "receiver": p.BindReceiver,
+    "transceiver": p.BindTransceiver,
+}
+
+
+class BindRefused(LinkError):
+    """The SMSC answered the bind with an error status."""
+
+    def __init__(self, command_status: int) -> None:
+        name = c.status_name(command_status)
+        super().__init__(f"bind refused: {name} ({c.status_description(command_status)})")
+        self.command_status = command_status
+
+
+class SmppClient:
+    """One ESME session to one SMSC."""
+
+    def __init__(
+        self,
+        *,
+        system_id: str,
+        password: str,
+        system_type: str = "",
+        bind: BindMode = "transceiver",
+        window: int = 10,
+        response_timeout_s: float = 30.0,
+        enquire_link_interval_s: float = 30.0,
+        on_deliver: DeliverHandler | None = None,
+        max_command_length: int = 64 * 1024,
+    ) -> None:
+        self.system_id = system_id
+        self.password = password
+        self.system_type = system_type
+        self.bind_mode: BindMode = bind
+        self.on_deliver = on_deliver
+        self.on_closed: Callable[[str], None] | None = None
+        self._session_args = {
+            "window": window,
+            "response_timeout_s": response_timeout_s,
+            "enquire_link_interval_s": enquire_link_interval_s,
+            "max_command_length": max_command_length,
+        }
+        self._protocol: SmppProtocol | None = None
+        self._handler_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def protocol(self) -> SmppProtocol:
+        if self._protocol is None:
+            raise ConnectionClosed("not connected")
+        return self._protocol
+
+    @property
+    def session(self) -> Session:
+        return self.protocol.session
+
+    @property
+    def is_bound(self) -> bool:
+        return (
+            self._protocol is not None
+            and not self._protocol.closed.done()
+            and self._protocol.session.is_bound
+        )
+
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        """Open the TCP (optionally TLS) connection."""
+        loop = asyncio.get_running_loop()
+        session = Session(Role.ESME, now=loop.time(), **self._session_args)  # type: ignore[arg-type]
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(
+                lambda: SmppProtocol(session, self._on_event, loop=loop), host, port, ssl=ssl
+            ),
+            timeout_s,
+        )
+        self._protocol = protocol
+
+    async def bind(self) -> p.Pdu:
+        """Bind in the configured mode; raise BindRefused on an error status."""
+        pdu = _BIND_PDUS[self.bind_mode](
+            system_id=self.system_id, password=self.password, system_type=self.system_type
+        )
+        response = await self.protocol.request(pdu)
+        if response.command_status != c.ESME_ROK:
+            raise BindRefused(response.command_status)
+        return response
+
+    async def submit(self, pdu: p.SubmitSm) -> p.Pdu:
+        """Submit once a window slot is free; return the submit_sm_resp (or generic_nack).
+
+        Raises ResponseTimeout or ConnectionClosed; an error status is returned, not raised.
+        """
+        protocol = self.protocol
+        if protocol.session.window_available <= 0:
+            await protocol.wait_for_window()
+        if protocol.write_paused:
+            await protocol.drain()
+        return await protocol.request(pdu)
+
+    def submit_nowait(self, pdu: p.SubmitSm) -> asyncio.Future[p.Pdu]:
+        """Submit now (the window must have room); the future resolves to the response."""
+        return self.protocol.request(pdu)
+
+    async def unbind(self, timeout_s: float = 5.0) -> None:
+        """Unbind politely, then close; a peer that does not answer gets closed anyway."""
+        protocol = self._protocol
+        if protocol is None or protocol.closed.done():
+            return
+        if protocol.session.is_bound:
+            with contextlib.suppress(TimeoutError, LinkError):
+                await asyncio.wait_for(protocol.request(p.Unbind()), timeout_s)
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection without unbinding and wait until it is gone."""
+        protocol = self._protocol
+        if protocol is None:
+            return
+        protocol.close()
+        await asyncio.shield(protocol.closed)
+        for task in list(self._handler_tasks):
+            task.cancel()
+
+    async def wait_closed(self) -> str:
+        """The reason the link closed, once it has."""
+        return await asyncio.shield(self.protocol.closed)
+
+    # ------------------------------------------------------------------ incoming
+
+    def _on_event(self, event: Event) -> None:
+        if type(event) is RequestReceived:
+            self._on_request(event.pdu)
+        elif type(event) is Closed and self.on_closed is not None:
+            self.on_closed(event.reason)
+
+    def _on_request(self, pdu: p.Pdu) -> None:
+        protocol = self.protocol
+        if pdu.command_id not in (c.DELIVER_SM, c.DATA_SM):
+            return  # outbind / alert_notification: nothing to answer
+        if self.on_deliver is None:
+            protocol.send(p.response_to(pdu, c.ESME_ROK))
+            return
+        try:
+            result = self.on_deliver(pdu)
+        except Exception:
+            _log.exception("deliver_sm handler failed; answering ESME_RX_T_APPN")
+            protocol.send(p.response_to(pdu, c.ESME_RX_T_APPN))
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(self._answer_later(pdu, result))
+            self._handler_tasks.add(task)
+            task.add_done_callback(self._handler_tasks.discard)
+        else:
+            protocol.send(p.response_to(pdu, result))
+
+    async def _answer_later(self, pdu: p.Pdu, result: Awaitable[int]) -> None:
+        try:
+            status = await result
+        except Exception:
+            _log.exception("deliver_sm handler failed; answering ESME_RX_T_APPN")
+            status = c.ESME_RX_T_APPN
+        protocol = self._protocol
+        if protocol is not None and not protocol.closed.done():
+            protocol.send(p.response_to(pdu, status))

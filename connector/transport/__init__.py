@@ -1,0 +1,1 @@
+"""asyncio drivers of the sans-I/O SMPP session."""

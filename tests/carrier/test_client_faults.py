@@ -1,0 +1,174 @@
+"""Our ESME client against misbehaving peers over real loopback TCP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from connector.carrier.client import BindRefused, SmppClient
+from connector.smpp import codec
+from connector.smpp import constants as c
+from connector.smpp import pdu as p
+from connector.smpp.framing import Framer
+from connector.transport.protocol import ConnectionClosed, ResponseTimeout
+
+Behaviour = Callable[[p.Pdu, asyncio.StreamWriter], bool]
+
+
+async def _serve(behaviour: Behaviour) -> AsyncIterator[int]:
+    """A raw SMSC whose answers come from `behaviour` (returns False to stop reading)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        framer = Framer()
+        try:
+            for _ in range(10_000):
+                data = await reader.read(65536)
+                if not data:
+                    break
+                for frame in framer.feed(data):
+                    if not behaviour(codec.decode(frame), writer):
+                        writer.transport.abort()
+                        return
+                await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def _answer_bind_then(after_bind: Behaviour) -> Behaviour:
+    def behaviour(pdu: p.Pdu, writer: asyncio.StreamWriter) -> bool:
+        if isinstance(pdu, p.BindTransceiver):
+            writer.write(codec.encode(p.BindTransceiverResp(0, pdu.sequence_number, "sim")))
+            return True
+        if isinstance(pdu, p.Unbind):
+            writer.write(codec.encode(p.UnbindResp(0, pdu.sequence_number)))
+            return True
+        return after_bind(pdu, writer)
+
+    return behaviour
+
+
+def _submit() -> p.SubmitSm:
+    return p.SubmitSm(destination_addr="243998857000", short_message=b"hi")
+
+
+async def test_dead_peer_detected_by_enquire_link_timeout() -> None:
+    silent = _answer_bind_then(lambda pdu, writer: True)  # never answers anything after bind
+    async for port in _serve(silent):
+        client = SmppClient(
+            system_id="x", password="y", enquire_link_interval_s=0.2, response_timeout_s=0.3
+        )
+        await client.connect("127.0.0.1", port)
+        await client.bind()
+        reason = await asyncio.wait_for(client.wait_closed(), 5)
+        assert "enquire_link timed out" in reason
+        assert not client.is_bound
+
+
+async def test_submit_without_response_times_out_and_frees_the_window() -> None:
+    silent = _answer_bind_then(lambda pdu, writer: True)
+    async for port in _serve(silent):
+        client = SmppClient(
+            system_id="x",
+            password="y",
+            window=1,
+            response_timeout_s=0.2,
+            enquire_link_interval_s=60,
+        )
+        await client.connect("127.0.0.1", port)
+        await client.bind()
+        with pytest.raises(ResponseTimeout):
+            await asyncio.wait_for(client.submit(_submit()), 5)
+        assert client.session.window_in_use == 0
+        await client.close()
+
+
+async def test_dropped_connection_fails_every_submit_in_flight_with_a_clear_error() -> None:
+    seen: list[int] = []
+
+    def drop_on_third(pdu: p.Pdu, writer: asyncio.StreamWriter) -> bool:
+        if isinstance(pdu, p.SubmitSm):
+            seen.append(pdu.sequence_number)
+            return len(seen) < 3
+        return True
+
+    async for port in _serve(_answer_bind_then(drop_on_third)):
+        client = SmppClient(system_id="x", password="y", window=10)
+        await client.connect("127.0.0.1", port)
+        await client.bind()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(client.submit(_submit()) for _ in range(5)), return_exceptions=True),
+            5,
+        )
+        assert all(isinstance(r, ConnectionClosed) for r in results)
+        assert "closed" in str(results[0]) or "lost" in str(results[0])
+        reason = await asyncio.wait_for(client.wait_closed(), 5)
+        assert reason
+        with pytest.raises(ConnectionClosed):
+            await client.submit(_submit())
+
+
+async def test_bind_refused_raises_with_the_status_name() -> None:
+    def refuse(pdu: p.Pdu, writer: asyncio.StreamWriter) -> bool:
+        writer.write(codec.encode(p.BindTransceiverResp(c.ESME_RINVPASWD, pdu.sequence_number)))
+        return True
+
+    async for port in _serve(refuse):
+        client = SmppClient(system_id="x", password="wrong")
+        await client.connect("127.0.0.1", port)
+        with pytest.raises(BindRefused, match="ESME_RINVPASWD") as info:
+            await client.bind()
+        assert info.value.command_status == c.ESME_RINVPASWD
+        await client.close()
+
+
+async def test_corrupt_pdu_from_peer_is_nacked_and_the_link_stays_up() -> None:
+    def corrupt_then_answer(pdu: p.Pdu, writer: asyncio.StreamWriter) -> bool:
+        if isinstance(pdu, p.SubmitSm):
+            # An unknown command id first, then the real answer.
+            writer.write(codec.HEADER.pack(16, 0x00000077, 0, 99))
+            writer.write(codec.encode(p.SubmitSmResp(0, pdu.sequence_number, "abc")))
+        elif isinstance(pdu, p.GenericNack):
+            nacks.append(pdu)
+        return True
+
+    nacks: list[p.Pdu] = []
+    async for port in _serve(_answer_bind_then(corrupt_then_answer)):
+        client = SmppClient(system_id="x", password="y")
+        await client.connect("127.0.0.1", port)
+        await client.bind()
+        response = await asyncio.wait_for(client.submit(_submit()), 5)
+        assert isinstance(response, p.SubmitSmResp)
+        assert response.message_id == "abc"
+        for _ in range(50):
+            if nacks:
+                break
+            await asyncio.sleep(0.02)
+        assert nacks
+        assert nacks[0].command_status == c.ESME_RINVCMDID
+        assert nacks[0].sequence_number == 99
+        assert client.is_bound
+        await client.unbind()
+
+
+async def test_huge_command_length_from_peer_closes_the_link() -> None:
+    def huge(pdu: p.Pdu, writer: asyncio.StreamWriter) -> bool:
+        if isinstance(pdu, p.SubmitSm):
+            writer.write(codec.HEADER.pack(0xFFFFFFFF, c.SUBMIT_SM_RESP, 0, pdu.sequence_number))
+        return True
+
+    async for port in _serve(_answer_bind_then(huge)):
+        client = SmppClient(system_id="x", password="y")
+        await client.connect("127.0.0.1", port)
+        await client.bind()
+        with pytest.raises(ConnectionClosed, match="framing lost"):
+            await asyncio.wait_for(client.submit(_submit()), 5)
