@@ -178,6 +178,9 @@ class Session:
         self.window = window
         self.response_timeout_s = response_timeout_s
         self.enquire_link_interval_s = enquire_link_interval_s
+        self._outgoing: frozenset[int] = frozenset()
+        self._incoming: frozenset[int] | None = None
+        self._bound = False
         self.state = State.OPEN
         self.peer_system_id = ""
         self._framer = Framer(max_command_length)
@@ -191,6 +194,18 @@ class Session:
         self._enquiring = False
 
     # ---------------------------------------------------------------- introspection
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        # The legality sets are looked up once per transition, not once per PDU.
+        self._state = state
+        self._outgoing = OUTGOING.get((self.role, state), frozenset())
+        self._incoming = INCOMING.get((self.role, state))
+        self._bound = state in BOUND_STATES
 
     @property
     def window_in_use(self) -> int:
@@ -210,11 +225,11 @@ class Session:
 
     @property
     def is_bound(self) -> bool:
-        return self.state in BOUND_STATES
+        return self._bound
 
     def can_send(self, command_id: int) -> bool:
         """Whether the current state allows us to send this request."""
-        return command_id in OUTGOING.get((self.role, self.state), frozenset())
+        return command_id in self._outgoing
 
     # ---------------------------------------------------------------- sending
 
@@ -238,7 +253,7 @@ class Session:
             ):
                 self.state = self._bound_as = _BOUND_BY[cid]
             return pdu.sequence_number
-        if cid not in OUTGOING.get((self.role, state), ()):
+        if cid not in self._outgoing:
             raise LocalProtocolError(
                 f"{c.command_name(cid)} not allowed for {self.role.value} in {state.value}"
             )
@@ -351,7 +366,7 @@ class Session:
     def _receive_request(self, pdu: p.Pdu, events: list[Event]) -> None:
         cid = pdu.command_id
         state = self.state
-        allowed = INCOMING.get((self.role, state))
+        allowed = self._incoming
         if allowed is None:  # UNBINDING: still answer what the bound state took
             allowed = INCOMING.get((self.role, self._bound_as or State.OPEN), frozenset())
         if cid not in allowed:
@@ -398,7 +413,7 @@ class Session:
         deadline: float | None = None
         if self._outstanding:
             deadline = next(iter(self._outstanding.values()))[1]
-        if self.state in BOUND_STATES and not self._enquiring:
+        if self._bound and not self._enquiring:
             idle = self._last_rx + self.enquire_link_interval_s
             if deadline is None or idle < deadline:
                 deadline = idle

@@ -11,7 +11,7 @@ import asyncio
 import collections
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from connector.smpp import pdu as p
 from connector.smpp.errors import SmppError
@@ -78,8 +78,8 @@ class SmppProtocol(asyncio.Protocol):
     # ------------------------------------------------------------------ asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not derive from asyncio.Transport; they implement it.
+        self.transport = cast(asyncio.Transport, transport)
         self.peername = transport.get_extra_info("peername")
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):

@@ -8,7 +8,6 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from receipt_corpus import CORPUS, ReceiptCase
 
 from connector.domain.message_ids import lookup_keys, receipt_keys
 from connector.domain.receipts import (
@@ -29,6 +28,7 @@ from connector.domain.receipts import (
 from connector.smpp import codec
 from connector.smpp import constants as c
 from connector.smpp.pdu import DataSm, DeliverSm
+from tests.domain.receipt_corpus import CORPUS, ReceiptCase
 
 # --- the corpus ------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Test harness pieces: private redis-server instances, free ports, subprocess helpers."""
