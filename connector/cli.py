@@ -19,17 +19,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     from connector.simulator import command as simulate_command
 
-    simulate = sub.add_parser(
-        "simulate", help="run a local SMSC for demos, tests and benchmarks"
-    )
+    simulate = sub.add_parser("simulate", help="run a local SMSC for demos, tests and benchmarks")
     simulate_command.add_arguments(simulate)
     simulate.set_defaults(handler=simulate_command.run)
+
+    from connector.text import segments_command
+
+    segments = sub.add_parser("segments", help="the encoding and parts a text will be sent as")
+    segments_command.add_arguments(segments)
+    segments.set_defaults(handler=segments_command.run)
 
     from connector.carrier import submit_command
 
     submit = sub.add_parser("submit", help="bind to an SMSC and submit one message (diagnostics)")
     submit_command.add_arguments(submit)
     submit.set_defaults(handler=submit_command.run)
+
+    from connector.config import command as check_config_command
+
+    check = sub.add_parser("check-config", help="validate the configuration file, every error")
+    check_config_command.add_arguments(check)
+    check.set_defaults(handler=check_config_command.run)
     return parser
 
 

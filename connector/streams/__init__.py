@@ -1,0 +1,1 @@
+"""The only package that imports redis: consumer groups, scripts, batched writes."""

@@ -1,0 +1,226 @@
+"""The Lua scripts that make each batch of Redis work one atomic round trip.
+
+Three scripts, each taking a JSON batch in ARGV:
+
+- INTAKE: for each outbound entry not yet taken in, write its dead letter, its status events
+  and its per-carrier work items, and either remember how many recipients are left or
+  acknowledge it at once. An entry already taken in (a replay after a crash) is skipped.
+- OUTCOMES: per submitted part: accepted (record the carrier's id, its receipt keys, apply a
+  receipt that came early, emit `sent` when every part is in), rejected or failed (final).
+  A recipient reaching `sent` or a final status acknowledges its work item and counts down
+  its entry, which is acknowledged when the count reaches zero (CONTRACT §4).
+- RECEIPTS: match final receipts to their part through the receipt keys, combine the parts
+  into one final status, or hold a receipt whose part is not yet recorded.
+
+Status events are assembled here as strings in the contract's key order; values go through
+cjson.encode, `meta` is the entry's own validated JSON object, copied as it came.
+
+Recipient hash `<p>:r:<entry>:<index>`: mid, to, car, meta, parts, ref, acc (parts accepted),
+a<k> (carrier id of part k), fin (parts with a final receipt), x<k> (that receipt), st ('s'
+sent, 'f' final).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_COMMON: Final = r"""
+local P = ARGV[1]
+local G = ARGV[2]
+local at = ARGV[3]
+local smax = ARGV[4]
+local batch = cjson.decode(ARGV[5])
+local status_key = P .. ':status'
+
+local function emit(ev)
+  redis.call('XADD', status_key, 'MAXLEN', '~', smax, '*', 'data', ev)
+end
+
+local function event(h, status, err, receipt, ids)
+  return '{"message_id":' .. cjson.encode(h.mid) .. ',"to":' .. cjson.encode(h.to) ..
+    ',"status":"' .. status .. '","carrier":' .. cjson.encode(h.car) ..
+    ',"parts":' .. h.parts .. ',"smsc_ids":[' .. ids .. '],"error":' .. (err or 'null') ..
+    ',"receipt":' .. (receipt or 'null') .. ',"at":"' .. at .. '","meta":' .. h.meta .. '}'
+end
+
+local function state(r)
+  local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'acc', 'fin')
+  if not v[1] then return nil end
+  return {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]),
+          st = v[6], acc = tonumber(v[7] or '0'), fin = tonumber(v[8] or '0')}
+end
+
+local function ids(r, parts)
+  local out = {}
+  for k = 0, parts - 1 do
+    local id = redis.call('HGET', r, 'a' .. k)
+    if id then out[#out + 1] = cjson.encode(id) end
+  end
+  return table.concat(out, ',')
+end
+
+local function finish(e, ws, w)
+  -- A recipient reached `sent` or a final status: its work is done, its entry counts down.
+  if ws and ws ~= '' then redis.call('XACK', ws, G, w) end
+  local ekey = P .. ':entry:' .. e
+  if redis.call('EXISTS', ekey) == 1 then
+    local left = redis.call('HINCRBY', ekey, 'n', -1)
+    if left <= 0 then
+      redis.call('DEL', ekey)
+      redis.call('XACK', P .. ':outbound', G, e)
+    end
+  end
+end
+
+local function error_json(code, smpp_status, description)
+  return '{"code":' .. cjson.encode(code) .. ',"smpp_status":' ..
+    (smpp_status and tostring(smpp_status) or 'null') .. ',"description":' ..
+    cjson.encode(description or '') .. '}'
+end
+
+local function check_final(r, h)
+  -- Every part has its final receipt and `sent` went out: one combined final status.
+  if h.st ~= 's' or h.fin < h.parts then return end
+  local chosen = nil
+  local last = nil
+  for k = 0, h.parts - 1 do
+    local rec = cjson.decode(redis.call('HGET', r, 'x' .. k))
+    last = rec
+    if rec.s ~= 'delivered' and not chosen then chosen = rec end
+  end
+  local ev
+  if chosen then
+    local rj = cjson.encode(chosen.r)
+    ev = event(h, chosen.s, error_json('receipt', nil, 'receipt ' .. (chosen.r.stat or '')),
+               rj, ids(r, h.parts))
+  else
+    ev = event(h, 'delivered', nil, cjson.encode(last.r), ids(r, h.parts))
+  end
+  redis.call('HSET', r, 'st', 'f')
+  emit(ev)
+end
+
+local function apply_receipt(r, k, rec)
+  if redis.call('HSETNX', r, 'x' .. k, rec) == 1 then
+    redis.call('HINCRBY', r, 'fin', 1)
+    return true
+  end
+  return false
+end
+"""
+
+INTAKE: Final = (
+    _COMMON
+    + r"""
+local dmax = ARGV[6]
+local out = {}
+for n, e in ipairs(batch) do
+  local ekey = P .. ':entry:' .. e.id
+  if redis.call('EXISTS', ekey) == 1 then
+    out[n] = 0
+  else
+    if e.dead then
+      redis.call('XADD', P .. ':dead', 'MAXLEN', '~', dmax, '*', 'data', e.dead)
+    end
+    for _, ev in ipairs(e.events or {}) do emit(ev) end
+    for _, w in ipairs(e.work or {}) do redis.call('XADD', w[1], '*', 'w', w[2]) end
+    if e.n > 0 then
+      redis.call('HSET', ekey, 'n', e.n)
+    else
+      redis.call('XACK', P .. ':outbound', G, e.id)
+    end
+    out[n] = 1
+  end
+end
+return out
+"""
+)
+
+OUTCOMES: Final = (
+    _COMMON
+    + r"""
+local ttl = ARGV[6]
+local out = {}
+for n, op in ipairs(batch) do
+  local r = P .. ':r:' .. op.e .. ':' .. op.i
+  if redis.call('HSETNX', r, 'mid', op.mid) == 1 then
+    redis.call('HSET', r, 'to', op.to, 'car', op.car, 'meta', op.meta, 'parts', op.n,
+               'ref', op.ref or 0)
+  end
+  local h = state(r)
+  if op.t == 'a' then
+    out[n] = 0
+    if h.st ~= 'f' and redis.call('HSETNX', r, 'a' .. op.k, op.id) == 1 then
+      out[n] = 1
+      h.acc = redis.call('HINCRBY', r, 'acc', 1)
+      local target = op.e .. '|' .. op.i .. '|' .. op.k
+      for _, key in ipairs(op.keys) do
+        redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
+        local hk = P .. ':held:' .. op.car .. ':' .. key
+        local held = redis.call('GET', hk)
+        if held then
+          redis.call('DEL', hk)
+          if apply_receipt(r, op.k, held) then h.fin = h.fin + 1 end
+        end
+      end
+      if h.acc >= h.parts and not h.st then
+        redis.call('HSET', r, 'st', 's')
+        h.st = 's'
+        emit(event(h, 'sent', nil, nil, ids(r, h.parts)))
+        finish(op.e, op.ws, op.w)
+        check_final(r, h)
+      end
+    end
+  else
+    -- 'r' rejected by the carrier, 'f' failed (or expired): final unless already final.
+    out[n] = 0
+    if not h.st then
+      redis.call('HSET', r, 'st', 'f')
+      local status = op.status or (op.t == 'r' and 'rejected' or 'failed')
+      emit(event(h, status, error_json(op.code, op.smpp, op.desc), nil, ids(r, h.parts)))
+      finish(op.e, op.ws, op.w)
+      out[n] = 1
+    elseif h.st == 's' and op.ws and op.ws ~= '' then
+      redis.call('XACK', op.ws, G, op.w)
+    end
+  end
+  redis.call('EXPIRE', r, ttl)
+end
+return out
+"""
+)
+
+RECEIPTS: Final = (
+    _COMMON
+    + r"""
+local held_ttl = ARGV[6]
+local out = {}
+for n, op in ipairs(batch) do
+  local target = nil
+  for _, key in ipairs(op.keys) do
+    target = redis.call('GET', P .. ':rk:' .. op.car .. ':' .. key)
+    if target then break end
+  end
+  if target then
+    local e, i, k = string.match(target, '^(.*)|(%d+)|(%d+)$')
+    local r = P .. ':r:' .. e .. ':' .. i
+    local h = state(r)
+    if not h then
+      out[n] = 'unmatched'
+    elseif apply_receipt(r, k, op.rec) then
+      h.fin = h.fin + 1
+      check_final(r, h)
+      out[n] = 'matched'
+    else
+      out[n] = 'duplicate'
+    end
+  else
+    for _, key in ipairs(op.keys) do
+      redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, op.rec, 'EX', held_ttl, 'NX')
+    end
+    out[n] = 'held'
+  end
+end
+return out
+"""
+)

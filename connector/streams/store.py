@@ -1,0 +1,226 @@
+"""The daemon's only door to Redis: consumer groups, batched atomic writes, key names.
+
+Each batch of work is one round trip: one XREADGROUP to read, one script call to write
+(see `scripts.py`). The gateway's streams keep the names CONTRACT.md fixes; the daemon's own
+keys share the same prefix:
+
+    <p>:outbound, <p>:status, <p>:dead, <p>:mo     the contract's streams
+    <p>:entry:<id>                                 recipients of an entry still to finish
+    <p>:q:<carrier>:<lane>                         per-carrier work (lane: high/normal/low)
+    <p>:r:<entry>:<index>                          one recipient's parts and receipts
+    <p>:rk:<carrier>:<key>, <p>:held:<carrier>:<key>   receipt matching (see domain.message_ids)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from connector.streams import scripts
+
+Lane = Literal["high", "normal", "low"]
+LANES: Final[tuple[Lane, ...]] = ("high", "normal", "low")
+Fields = dict[bytes, bytes]
+Entry = tuple[str, Fields]
+
+_json_encode = msgspec.json.Encoder().encode
+
+
+class IntakeEntry(msgspec.Struct, omit_defaults=True):
+    """What one outbound entry turns into, written atomically by the intake script."""
+
+    id: str
+    n: int  # recipients still to finish (routed to a carrier)
+    events: list[str] = msgspec.field(default_factory=list)  # status events, JSON
+    work: list[tuple[str, str]] = msgspec.field(default_factory=list)  # (stream, item JSON)
+    dead: str | None = None  # dead letter, JSON
+
+
+class WorkItem(msgspec.Struct, kw_only=True):
+    """One recipient of one message, queued for one carrier (field `w` of the work stream)."""
+
+    e: str  # outbound entry id
+    i: int  # recipient index in the entry
+    mid: str  # gateway message_id
+    to: str  # E.164 destination
+    sender: str
+    text: str
+    encoding: str = "auto"
+    smart: bool | None = None
+    receipt: bool = True
+    meta: str = "null"  # the entry's meta object, raw JSON
+    expires_at: float | None = None
+    queued_at: float = 0.0
+
+
+work_item_encoder = msgspec.json.Encoder()
+work_item_decoder = msgspec.json.Decoder(WorkItem)
+
+
+class Store:
+    """Redis access for one daemon (one consumer name in every group)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        group: str,
+        consumer: str,
+        status_maxlen: int = 1_000_000,
+        dead_maxlen: int = 100_000,
+        receipt_ttl_s: int = 7 * 24 * 3600,
+        held_ttl_s: int = 3600,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.group = group
+        self.consumer = consumer
+        self.status_maxlen = status_maxlen
+        self.dead_maxlen = dead_maxlen
+        self.receipt_ttl_s = receipt_ttl_s
+        self.held_ttl_s = held_ttl_s
+        self.outbound = f"{prefix}:outbound"
+        self.status = f"{prefix}:status"
+        self.dead = f"{prefix}:dead"
+        self.mo = f"{prefix}:mo"
+        self._intake = client.register_script(scripts.INTAKE)
+        self._outcomes = client.register_script(scripts.OUTCOMES)
+        self._receipts = client.register_script(scripts.RECEIPTS)
+
+    # ------------------------------------------------------------------ keys
+
+    def work_stream(self, carrier: str, lane: Lane) -> str:
+        return f"{self.prefix}:q:{carrier}:{lane}"
+
+    def recipient_key(self, entry_id: str, index: int) -> str:
+        return f"{self.prefix}:r:{entry_id}:{index}"
+
+    # ------------------------------------------------------------------ groups
+
+    async def ensure_group(self, stream: str) -> None:
+        """Create the group from id 0 (a backlog written before the first start is kept)."""
+        try:
+            await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def ensure_groups(self, carriers: Sequence[str]) -> None:
+        await self.ensure_group(self.outbound)
+        for carrier in carriers:
+            for lane in LANES:
+                await self.ensure_group(self.work_stream(carrier, lane))
+
+    # ------------------------------------------------------------------ reading
+
+    async def read(
+        self, streams: Sequence[str], count: int, *, pending: bool = False, block_ms: int | None
+    ) -> list[tuple[str, list[Entry]]]:
+        """XREADGROUP: this consumer's pending entries (`pending`) or new ones."""
+        start = "0" if pending else ">"
+        reply = await self.client.xreadgroup(
+            self.group,
+            self.consumer,
+            dict.fromkeys(streams, start),
+            count=count,
+            block=None if pending else block_ms,
+        )
+        return _entries(reply)
+
+    async def claim(self, stream: str, min_idle_ms: int, count: int) -> list[Entry]:
+        """Take over entries idle too long on other consumers (XAUTOCLAIM)."""
+        reply = await self.client.xautoclaim(
+            stream, self.group, self.consumer, min_idle_ms, start_id="0-0", count=count
+        )
+        return [(_str(i), f) for i, f in reply[1] if f is not None]
+
+    async def recipient_state(self, entry_id: str, index: int) -> dict[str, str]:
+        raw = await self.client.hgetall(self.recipient_key(entry_id, index))
+        return {_str(k): _str(v) for k, v in raw.items()}
+
+    async def pending_count(self, stream: str) -> int:
+        info = await self.client.xpending(stream, self.group)
+        return int(info["pending"])
+
+    # ------------------------------------------------------------------ writing
+
+    async def intake(self, entries: Sequence[IntakeEntry], at: str) -> list[int]:
+        """Write a batch of taken-in entries; 0 in the result marks an entry seen before."""
+        if not entries:
+            return []
+        result = await self._intake(
+            args=[
+                self.prefix,
+                self.group,
+                at,
+                self.status_maxlen,
+                _json_encode(list(entries)),
+                self.dead_maxlen,
+            ]
+        )
+        return [int(x) for x in result]
+
+    async def outcomes(self, ops: Sequence[dict[str, Any]], at: str) -> list[int]:
+        """Record accepted / rejected / failed parts; emit the status changes they cause.
+
+        Each op is a dict without None values (Lua would see cjson.null, which is truthy):
+        t ('a' accepted, 'r' rejected, 'f' failed), e, i, k, n, mid, to, car, meta, and
+        for 'a' id and keys (receipt keys), ref; for 'r'/'f' code, smpp, desc, status; ws/w
+        the work stream and item id to acknowledge.
+        """
+        if not ops:
+            return []
+        result = await self._outcomes(
+            args=[
+                self.prefix,
+                self.group,
+                at,
+                self.status_maxlen,
+                _json_encode(list(ops)),
+                self.receipt_ttl_s,
+            ]
+        )
+        return [int(x) for x in result]
+
+    async def receipts(self, ops: Sequence[dict[str, Any]], at: str) -> list[str]:
+        """Match final receipts; 'matched', 'duplicate', 'held' or 'unmatched' for each."""
+        if not ops:
+            return []
+        result = await self._receipts(
+            args=[
+                self.prefix,
+                self.group,
+                at,
+                self.status_maxlen,
+                _json_encode(list(ops)),
+                self.held_ttl_s,
+            ]
+        )
+        return [_str(x) for x in result]
+
+    async def ack(self, stream: str, ids: Sequence[str]) -> None:
+        if ids:
+            await self.client.xack(stream, self.group, *ids)
+
+    async def add_dead(self, dead_letter: bytes) -> None:
+        await self.client.xadd(
+            self.dead, {"data": dead_letter}, maxlen=self.dead_maxlen, approximate=True
+        )
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _entries(reply: Any) -> list[tuple[str, list[Entry]]]:
+    out: list[tuple[str, list[Entry]]] = []
+    if not reply:
+        return out
+    for stream, items in reply:
+        out.append((_str(stream), [(_str(i), f) for i, f in items if f is not None]))
+    return out

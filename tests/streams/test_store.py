@@ -1,0 +1,174 @@
+"""The Redis scripts against a real private redis-server: atomicity, idempotency, order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from connector.streams.store import IntakeEntry, Store
+
+AT = "2026-11-26T13:00:04.213071Z"
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[Store]:
+    client = aioredis.Redis.from_url(redis_url)
+    store = Store(client, prefix="sms", group="connector", consumer="host-a")
+    await store.ensure_groups(["airtel-cd"])
+    yield store
+    await client.aclose()
+
+
+async def _statuses(store: Store) -> list[dict[str, Any]]:
+    entries = await store.client.xrange(store.status)
+    return [json.loads(fields[b"data"]) for _, fields in entries]
+
+
+async def _outbound_entry(store: Store) -> str:
+    entry_id = await store.client.xadd(store.outbound, {"data": b"{}"})
+    await store.read([store.outbound], 10, block_ms=None)
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def _accept(
+    entry: str, k: int, smsc_id: str, *, n: int = 1, i: int = 0, **extra: Any
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "t": "a",
+        "e": entry,
+        "i": i,
+        "k": k,
+        "n": n,
+        "id": smsc_id,
+        "keys": [smsc_id],
+        "mid": "m1",
+        "to": "+243998857000",
+        "car": "airtel-cd",
+        "meta": '{"account":"acme"}',
+    }
+    op.update(extra)
+    return op
+
+
+def _receipt(key: str, status: str = "delivered", stat: str = "DELIVRD") -> dict[str, Any]:
+    rec = {"s": status, "r": {"stat": stat, "err": "000", "done_at": "2026-11-26T13:00:04Z"}}
+    return {"car": "airtel-cd", "keys": [key], "rec": json.dumps(rec)}
+
+
+async def test_intake_twice_writes_once(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    batch = [
+        IntakeEntry(
+            id=entry,
+            n=1,
+            events=['{"status":"processing"}'],
+            work=[(store.work_stream("airtel-cd", "normal"), '{"x":1}')],
+        )
+    ]
+    assert await store.intake(batch, AT) == [1]
+    assert await store.intake(batch, AT) == [0]
+    assert len(await _statuses(store)) == 1
+    assert await store.client.xlen(store.work_stream("airtel-cd", "normal")) == 1
+    assert await store.pending_count(store.outbound) == 1  # not acked: a recipient is open
+
+
+async def test_intake_with_nothing_left_acks_and_dead_letters(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    batch = [IntakeEntry(id=entry, n=0, events=['{"status":"rejected"}'], dead='{"reason":"x"}')]
+    assert await store.intake(batch, AT) == [1]
+    assert await store.pending_count(store.outbound) == 0
+    assert await store.client.xlen(store.dead) == 1
+
+
+async def test_sent_needs_every_part_then_acks_entry_and_work(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    ws = store.work_stream("airtel-cd", "normal")
+    await store.intake([IntakeEntry(id=entry, n=1, work=[(ws, "{}")])], AT)
+    work = await store.read([ws], 10, block_ms=None)
+    work_id = work[0][1][0][0]
+    assert await store.outcomes([_accept(entry, 0, "aa", n=2, ws=ws, w=work_id)], AT) == [1]
+    assert await _statuses(store) == []
+    assert await store.outcomes([_accept(entry, 1, "bb", n=2, ws=ws, w=work_id)], AT) == [1]
+    events = await _statuses(store)
+    assert [e["status"] for e in events] == ["sent"]
+    assert events[0] == {
+        "message_id": "m1",
+        "to": "+243998857000",
+        "status": "sent",
+        "carrier": "airtel-cd",
+        "parts": 2,
+        "smsc_ids": ["aa", "bb"],
+        "error": None,
+        "receipt": None,
+        "at": AT,
+        "meta": {"account": "acme"},
+    }
+    assert await store.pending_count(store.outbound) == 0
+    assert await store.pending_count(ws) == 0
+
+
+async def test_accepting_a_part_twice_is_recorded_once(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    assert await store.outcomes([_accept(entry, 0, "aa", n=2)] * 2, AT) == [1, 0]
+    state = await store.recipient_state(entry, 0)
+    assert state["acc"] == "1"
+
+
+async def test_receipts_combine_parts_into_one_final_status(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    await store.outcomes([_accept(entry, 0, "aa", n=2), _accept(entry, 1, "bb", n=2)], AT)
+    assert await store.receipts([_receipt("aa")], AT) == ["matched"]
+    assert await store.receipts([_receipt("aa")], AT) == ["duplicate"]
+    assert [e["status"] for e in await _statuses(store)] == ["sent"]
+    assert await store.receipts([_receipt("bb", "undelivered", "UNDELIV")], AT) == ["matched"]
+    events = await _statuses(store)
+    assert [e["status"] for e in events] == ["sent", "undelivered"]
+    assert events[1]["error"]["code"] == "receipt"
+    assert events[1]["receipt"]["stat"] == "UNDELIV"
+
+
+async def test_receipt_before_its_response_is_held_then_applied_in_order(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    assert await store.receipts([_receipt("aa")], AT) == ["held"]
+    assert await _statuses(store) == []
+    await store.outcomes([_accept(entry, 0, "aa")], AT)
+    events = await _statuses(store)
+    assert [e["status"] for e in events] == ["sent", "delivered"]
+    assert events[1]["receipt"] == {
+        "stat": "DELIVRD",
+        "err": "000",
+        "done_at": "2026-11-26T13:00:04Z",
+    }
+
+
+async def test_rejected_part_is_final_with_the_smpp_status(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    op = _accept(entry, 0, "", t="r", code="smsc_rejected", smpp=11, desc="ESME_RINVDSTADR")
+    assert await store.outcomes([op], AT) == [1]
+    assert await store.outcomes([op], AT) == [0]
+    events = await _statuses(store)
+    assert [e["status"] for e in events] == ["rejected"]
+    assert events[0]["error"] == {
+        "code": "smsc_rejected",
+        "smpp_status": 11,
+        "description": "ESME_RINVDSTADR",
+    }
+    assert events[0]["smsc_ids"] == []
+    assert await store.pending_count(store.outbound) == 0
+
+
+async def test_entry_is_acked_only_when_every_recipient_finished(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=2)], AT)
+    await store.outcomes([_accept(entry, 0, "aa", i=0)], AT)
+    assert await store.pending_count(store.outbound) == 1
+    await store.outcomes([_accept(entry, 0, "bb", i=1)], AT)
+    assert await store.pending_count(store.outbound) == 0
