@@ -17,6 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from connector.app import run_command
+
+    run = sub.add_parser("run", help="the daemon, in the foreground (systemd Type=notify)")
+    run_command.add_arguments(run)
+    run.set_defaults(handler=run_command.run)
+
     from connector.simulator import command as simulate_command
 
     simulate = sub.add_parser("simulate", help="run a local SMSC for demos, tests and benchmarks")

@@ -186,12 +186,26 @@ class SmppClient:
             _log.exception("deliver_sm handler failed; answering ESME_RX_T_APPN")
             protocol.send(p.response_to(pdu, c.ESME_RX_T_APPN))
             return
-        if inspect.isawaitable(result):
+        if isinstance(result, asyncio.Future):
+            # The batched path: no task per deliver_sm, the answer follows the future.
+            result.add_done_callback(lambda future: self._answer_future(pdu, future))
+        elif inspect.isawaitable(result):
             task = asyncio.ensure_future(self._answer_later(pdu, result))
             self._handler_tasks.add(task)
             task.add_done_callback(self._handler_tasks.discard)
         else:
             protocol.send(p.response_to(pdu, result))
+
+    def _answer_future(self, pdu: p.Pdu, future: asyncio.Future[int]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            if not future.cancelled():
+                _log.error("deliver_sm handler failed: %s", future.exception())
+            status = c.ESME_RX_T_APPN
+        else:
+            status = future.result()
+        protocol = self._protocol
+        if protocol is not None and not protocol.closed.done():
+            protocol.send(p.response_to(pdu, status))
 
     async def _answer_later(self, pdu: p.Pdu, result: Awaitable[int]) -> None:
         try:

@@ -24,8 +24,8 @@ async def store(redis_url: str) -> AsyncIterator[Store]:
 
 
 async def _statuses(store: Store) -> list[dict[str, Any]]:
-    entries = await store.client.xrange(store.status)
-    return [json.loads(fields[b"data"]) for _, fields in entries]
+    entries = await store.client.xrange(store.status) or []
+    return [json.loads(fields[b"data"]) for _, fields in entries if fields]
 
 
 async def _outbound_entry(store: Store) -> str:

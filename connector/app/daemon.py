@@ -1,0 +1,240 @@
+"""`smpp-connector run`: the long-running daemon, wired from the configuration.
+
+One uvloop event loop: the intake task, one dispatcher and one bind pool per carrier, and a
+Redis client shared by all. SIGTERM/SIGINT stop intake, let submits in flight finish within
+`daemon.shutdown_timeout_s`, unbind every session and exit 0; what was not finished stays
+pending in Redis for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from connector.app.dispatch import CarrierDispatcher, CarrierSettings
+from connector.app.intake import CarrierPlanning, Intake
+from connector.carrier.pool import BindPool, BindSettings
+from connector.config.schema import CarrierConfig, Config
+from connector.domain.routing import Router
+from connector.streams.store import Store
+
+_log = logging.getLogger("connector")
+
+
+def consumer_name(config: Config) -> str:
+    """This daemon's consumer name: stable across restarts so its pending entries replay."""
+    return config.redis.consumer or socket.gethostname()
+
+
+def bind_settings(name: str, carrier: CarrierConfig) -> BindSettings:
+    return BindSettings(
+        carrier=name,
+        host=carrier.host,
+        port=carrier.port,
+        system_id=carrier.system_id,
+        password=carrier.password.reveal(),
+        system_type=carrier.system_type,
+        bind=carrier.bind,
+        binds=carrier.binds,
+        receiver_binds=carrier.binds if carrier.receiver_binds is None else carrier.receiver_binds,
+        window=carrier.window,
+        response_timeout_s=carrier.response_timeout_s,
+        enquire_link_interval_s=carrier.enquire_link_interval_s,
+        connect_timeout_s=carrier.connect_timeout_s,
+        reconnect_initial_s=carrier.reconnect_initial_s,
+        reconnect_max_s=carrier.reconnect_max_s,
+        auth_failure_backoff_s=carrier.auth_failure_backoff_s,
+        max_command_length=carrier.max_command_length,
+        tls=carrier.tls,
+        tls_verify=carrier.tls_verify,
+    )
+
+
+def carrier_settings(name: str, carrier: CarrierConfig, config: Config) -> CarrierSettings:
+    return CarrierSettings(
+        name=name,
+        tps=carrier.tps,
+        max_parts=carrier.max_parts,
+        smart_encoding=carrier.smart_encoding,
+        receipt_id=carrier.receipt_id,
+        gsm7_form=carrier.gsm7_form,
+        concat=carrier.concat,
+        reference_16bit=carrier.reference_16bit,
+        registered_delivery=carrier.registered_delivery,
+        service_type=carrier.service_type,
+        retry_deadline_s=carrier.retry_deadline_s,
+        retry_initial_s=carrier.retry_initial_s,
+        retry_max_s=min(carrier.retry_max_s, carrier.retry_deadline_s),
+        throttle_backoff_initial_s=carrier.throttle_backoff_initial_s,
+        throttle_backoff_max_s=carrier.throttle_backoff_max_s,
+        min_tps_fraction=carrier.min_tps_fraction,
+        prefetch=max(64, carrier.window * carrier.binds * 4),
+        claim_idle_s=config.redis.claim_idle_s,
+        block_ms=config.redis.block_ms,
+    )
+
+
+def planning(carrier: CarrierConfig) -> CarrierPlanning:
+    return CarrierPlanning(
+        max_parts=carrier.max_parts,
+        smart_encoding=carrier.smart_encoding,
+        concat=carrier.concat,
+        gsm7_form=carrier.gsm7_form,
+        reference_16bit=carrier.reference_16bit,
+    )
+
+
+@dataclass
+class Daemon:
+    """The running service; `stop()` is the injectable shutdown trigger (tests, signals)."""
+
+    config: Config
+    redis: aioredis.Redis
+    store: Store
+    intake: Intake
+    pools: dict[str, BindPool] = field(default_factory=dict)
+    dispatchers: dict[str, CarrierDispatcher] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(cls, config: Config) -> Daemon:
+        client = aioredis.Redis.from_url(
+            config.redis.url,
+            socket_timeout=config.redis.socket_timeout_s,
+            socket_connect_timeout=config.redis.socket_timeout_s,
+            health_check_interval=30,
+        )
+        store = Store(
+            client,
+            prefix=config.redis.prefix,
+            group=config.redis.group,
+            consumer=consumer_name(config),
+            status_maxlen=config.redis.status_maxlen,
+            dead_maxlen=config.redis.dead_maxlen,
+            receipt_ttl_s=config.redis.receipt_ttl_s,
+        )
+        router = Router({name: carrier.prefixes for name, carrier in config.carriers.items()})
+        intake = Intake(
+            store,
+            router,
+            {name: planning(carrier) for name, carrier in config.carriers.items()},
+            batch_size=config.redis.batch_size,
+            block_ms=config.redis.block_ms,
+            claim_idle_s=config.redis.claim_idle_s,
+        )
+        daemon = cls(config, client, store, intake)
+        for name, carrier in config.carriers.items():
+            pool = BindPool(bind_settings(name, carrier))
+            dispatcher = CarrierDispatcher(carrier_settings(name, carrier, config), store, pool)
+            pool.on_deliver = dispatcher.on_deliver
+            pool.on_change = dispatcher.on_pool_change
+            daemon.pools[name] = pool
+            daemon.dispatchers[name] = dispatcher
+        return daemon
+
+    async def run(self) -> int:
+        await self._ensure_groups()
+        if self.stopping.is_set():
+            await self.redis.aclose()
+            return 0
+        for pool in self.pools.values():
+            pool.start()
+        for dispatcher in self.dispatchers.values():
+            dispatcher.start()
+        intake_task = asyncio.ensure_future(self.intake.run())
+        _log.info(
+            "daemon started: consumer %s, carriers %s",
+            self.store.consumer,
+            ", ".join(self.config.carriers),
+        )
+        await self.stopping.wait()
+        _log.info("stopping: draining submits in flight")
+        self.intake.stop()
+        intake_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await intake_task
+        for dispatcher in self.dispatchers.values():
+            await dispatcher.stop_reading()
+        timeout = self.config.daemon.shutdown_timeout_s
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(d.drain(timeout) for d in self.dispatchers.values())),
+                timeout,
+            )
+        await asyncio.gather(*(pool.stop() for pool in self.pools.values()))
+        await self.redis.aclose()
+        _log.info("stopped")
+        return 0
+
+    async def _ensure_groups(self) -> None:
+        backoff = 0.1
+        for _attempt in range(1_000_000):
+            try:
+                await self.store.ensure_groups(list(self.config.carriers))
+                return
+            except (RedisError, OSError) as error:
+                _log.warning("Redis not reachable yet (%s); retrying", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), backoff)
+                if self.stopping.is_set():
+                    return
+                backoff = min(backoff * 2, 5.0)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+async def serve(config: Config) -> int:
+    daemon = Daemon.build(config)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, daemon.stop)
+    loop.add_signal_handler(signal.SIGINT, daemon.stop)
+    loop.add_signal_handler(
+        signal.SIGHUP, lambda: _log.warning("SIGHUP: live reload is not supported yet; ignored")
+    )
+    return await daemon.run()
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line for journald (structured logging proper comes with metrics)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return json.dumps(event, ensure_ascii=False)
+
+
+def configure_logging(config: Config) -> None:
+    level = getattr(logging, config.log.level.upper())
+    handler = logging.StreamHandler(sys.stdout)
+    if config.log.format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def run_daemon(config: Config) -> int:
+    configure_logging(config)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a runtime dependency
+        return asyncio.run(serve(config))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(serve(config))

@@ -1,0 +1,644 @@
+"""One carrier's dispatch loop: its Redis work queue → paced submits → outcomes and receipts.
+
+Per carrier: one reader task fetches work items (bounded prefetch, so a carrier that is down
+or slow keeps its backlog in Redis, not here), parts wait in priority lanes, and a plain
+callback (`pump`) sends as many as the window, the pacer and the throttle pause allow. Each
+submit_sm_resp arrives as a future callback; outcomes and receipts are written in batches,
+one script call per batch. No task per message or per part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Final
+
+import msgspec
+from redis.exceptions import RedisError
+
+from connector.carrier.pool import BindPool
+from connector.domain import message_ids
+from connector.domain.contract import destination_address, source_address, validity_period
+from connector.domain.receipts import ReceiptParseError, is_receipt, parse_receipt
+from connector.flow.adaptive import AdaptiveRate
+from connector.flow.backoff import RetrySchedule
+from connector.flow.pacer import Pacer
+from connector.smpp import constants as c
+from connector.smpp import pdu as p
+from connector.streams.store import LANES, Lane, Store, WorkItem, work_item_decoder
+from connector.text import ReferenceAllocator, TextError, plan
+from connector.transport.protocol import ConnectionClosed, ResponseTimeout
+
+_log = logging.getLogger(__name__)
+
+# SMPP statuses worth retrying: the carrier may take the part later. Everything else refuses
+# the part for good (`rejected`, `smsc_rejected`), as Kannel does.
+THROTTLING: Final = frozenset({c.ESME_RTHROTTLED, c.ESME_RMSGQFUL})
+TEMPORARY: Final = frozenset(
+    {
+        c.ESME_RSYSERR,
+        c.ESME_RINVBNDSTS,
+        c.ESME_RSUBMITFAIL,
+        c.ESME_RX_T_APPN,
+        c.ESME_RDELIVERYFAILURE,
+        c.ESME_RUNKNOWNERR,
+    }
+)
+_rec_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierSettings:
+    """The per-carrier knobs the dispatch path reads (mapped from the carrier's config)."""
+
+    name: str
+    tps: float
+    max_parts: int = 10
+    smart_encoding: bool = False
+    receipt_id: str = "auto"
+    gsm7_form: str = "unpacked"
+    concat: str = "udh"
+    reference_16bit: bool = False
+    registered_delivery: int = 1
+    service_type: str = ""
+    retry_deadline_s: float = 600.0
+    retry_initial_s: float = 1.0
+    retry_max_s: float = 60.0
+    throttle_backoff_initial_s: float = 0.25
+    throttle_backoff_max_s: float = 10.0
+    min_tps_fraction: float = 0.1
+    prefetch: int = 256
+    claim_idle_s: float = 60.0
+    block_ms: int = 1000
+
+
+@dataclass(slots=True)
+class _Item:
+    """One work item (one recipient of one message) in flight on this carrier."""
+
+    item: WorkItem
+    stream: str
+    work_id: str
+    lane: Lane
+    parts: int
+    reference: int
+    first_at: float
+    remaining: int = 0  # parts not yet accepted
+    done: bool = False  # a final outcome was decided; queued parts are dropped
+    pending_ops: int = 0
+
+
+@dataclass(slots=True)
+class _Part:
+    owner: _Item
+    k: int
+    pdu: p.SubmitSm
+    attempt: int = 0
+    submitted_at: float = 0.0
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    submitted: int = 0
+    accepted: int = 0
+    throttled: int = 0
+    temporary: int = 0
+    permanent: int = 0
+    timeouts: int = 0
+    retries: int = 0
+    receipts: dict[str, int] = field(default_factory=dict)
+
+
+class CarrierDispatcher:
+    """Everything one carrier's traffic goes through on this host."""
+
+    def __init__(
+        self,
+        settings: CarrierSettings,
+        store: Store,
+        pool: BindPool,
+        *,
+        clock: Callable[[], float] | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.store = store
+        self.pool = pool
+        self._loop = asyncio.get_running_loop()
+        self._clock = clock or self._loop.time
+        self._wall = wall
+        self.streams = [store.work_stream(self.name, lane) for lane in LANES]
+        self._lanes: dict[Lane, collections.deque[_Part]] = {
+            lane: collections.deque() for lane in LANES
+        }
+        self._items: dict[str, _Item] = {}
+        self._room = asyncio.Event()
+        self._ops: list[dict[str, Any]] = []
+        self._op_owners: list[_Item | None] = []
+        self._receipt_ops: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._flushing = False
+        self._flushing_receipts = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._low_credit = 0
+        self.pacer = Pacer(settings.tps)
+        self.adaptive = AdaptiveRate(
+            settings.tps,
+            min_fraction=settings.min_tps_fraction,
+            throttle_backoff_initial_s=settings.throttle_backoff_initial_s,
+            throttle_backoff_max_s=settings.throttle_backoff_max_s,
+        )
+        self.retry = RetrySchedule(
+            settings.retry_deadline_s, settings.retry_initial_s, settings.retry_max_s
+        )
+        self.references = ReferenceAllocator(ref_16bit=settings.reference_16bit)
+        self.stats = DispatchStats()
+        self._reader: asyncio.Task[None] | None = None
+        self._running = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._running = True
+        self._reader = asyncio.ensure_future(self._read_loop())
+
+    async def stop_reading(self) -> None:
+        self._running = False
+        self._room.set()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    @property
+    def in_flight(self) -> int:
+        """Work items taken from Redis and not yet finished."""
+        return len(self._items)
+
+    @property
+    def queued_parts(self) -> int:
+        return sum(len(lane) for lane in self._lanes.values())
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait until submits awaiting a response are answered and outcomes are written."""
+        deadline = self._clock() + timeout_s
+        for _ in range(100_000):
+            if self.pool.window_in_use() == 0 and not self._ops and not self._flushing:
+                return
+            if self._clock() >= deadline:
+                return
+            await asyncio.sleep(0.01)
+
+    # ------------------------------------------------------------------ reading work
+
+    async def _read_loop(self) -> None:
+        backoff = 0.05
+        replaying = True
+        last_claim = self._clock()
+        while self._running:
+            try:
+                if replaying:
+                    # Our own pending items first: a restart finishes what it left (§4).
+                    reply = await self.store.read(self.streams, 256, pending=True, block_ms=None)
+                    batch = [(s, e) for s, entries in reply for e in entries]
+                    if not batch:
+                        replaying = False
+                        continue
+                    await self._take(batch, replay=True)
+                    if all(entry[0] in self._items for _, entry in batch):
+                        # Everything we own is in hand; wait for room before asking again.
+                        replaying = False
+                    continue
+                room = self.settings.prefetch - len(self._items)
+                if room <= 0:
+                    self._room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._room.wait(), 1.0)
+                    continue
+                now = self._clock()
+                if now - last_claim >= max(1.0, self.settings.claim_idle_s / 2):
+                    last_claim = now
+                    await self._claim_abandoned(room)
+                reply = await self.store.read(
+                    self.streams, min(room, 256), block_ms=self.settings.block_ms
+                )
+                batch = [(s, e) for s, entries in reply for e in entries]
+                if batch:
+                    await self._take(batch, replay=False)
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                _log.warning("carrier %s: reading work failed: %s", self.name, error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _claim_abandoned(self, room: int) -> None:
+        min_idle_ms = int(self.settings.claim_idle_s * 1000)
+        for stream in self.streams:
+            claimed = await self.store.claim(stream, min_idle_ms, min(room, 100))
+            fresh = [(stream, e) for e in claimed if e[0] not in self._items]
+            if fresh:
+                await self._take(fresh, replay=True)
+
+    async def _take(
+        self, batch: list[tuple[str, tuple[str, dict[bytes, bytes]]]], *, replay: bool
+    ) -> None:
+        now = self._clock()
+        for stream, (work_id, fields) in batch:
+            if work_id in self._items:
+                continue
+            lane: Lane = stream.rsplit(":", 1)[1]  # type: ignore[assignment]
+            try:
+                item = work_item_decoder.decode(fields[b"w"])
+            except (KeyError, msgspec.DecodeError) as error:
+                _log.error(
+                    "carrier %s: unreadable work item %s dropped: %s", self.name, work_id, error
+                )
+                await self.store.ack(stream, [work_id])
+                continue
+            state: dict[str, str] = {}
+            if replay:
+                state = await self.store.recipient_state(item.e, item.i)
+                if state.get("st") in ("s", "f"):
+                    await self.store.ack(stream, [work_id])
+                    continue
+            self._admit(item, stream, work_id, lane, state, now)
+        self.pump()
+
+    def _admit(
+        self,
+        item: WorkItem,
+        stream: str,
+        work_id: str,
+        lane: Lane,
+        state: dict[str, str],
+        now: float,
+    ) -> None:
+        s = self.settings
+        if item.expires_at is not None and self._wall() >= item.expires_at:
+            owner = _Item(item, stream, work_id, lane, 1, 0, now, done=True)
+            self._items[work_id] = owner
+            self._queue_op(
+                owner,
+                {
+                    "t": "f",
+                    "k": 0,
+                    "status": "expired",
+                    "code": "expired",
+                    "desc": "expires_at passed before submission",
+                },
+            )
+            return
+        reference = int(state["ref"]) if state.get("ref") else self.references.allocate(item.to)
+        try:
+            message_plan = plan(
+                item.text,
+                encoding=item.encoding,  # type: ignore[arg-type]
+                smart=s.smart_encoding if item.smart is None else item.smart,
+                concat=s.concat,  # type: ignore[arg-type]
+                max_parts=s.max_parts,
+                gsm7_form=s.gsm7_form,  # type: ignore[arg-type]
+                reference=reference,
+                reference_16bit=s.reference_16bit,
+            )
+        except TextError as error:
+            owner = _Item(item, stream, work_id, lane, 1, reference, now, done=True)
+            self._items[work_id] = owner
+            self._queue_op(owner, {"t": "r", "k": 0, "code": error.code, "desc": str(error)})
+            return
+        parts = message_plan.parts
+        owner = _Item(item, stream, work_id, lane, len(parts), reference, now)
+        self._items[work_id] = owner
+        ton, npi, source = source_address(item.sender)
+        dton, dnpi, destination = destination_address(item.to)
+        validity = (
+            validity_period(item.expires_at, self._wall()) or ""
+            if item.expires_at is not None
+            else ""
+        )
+        registered = s.registered_delivery if item.receipt else 0
+        queue = self._lanes[lane]
+        for k, part in enumerate(parts):
+            if f"a{k}" in state:
+                continue
+            owner.remaining += 1
+            queue.append(
+                _Part(
+                    owner,
+                    k,
+                    p.SubmitSm(
+                        service_type=s.service_type,
+                        source_addr_ton=ton,
+                        source_addr_npi=npi,
+                        source_addr=source,
+                        dest_addr_ton=dton,
+                        dest_addr_npi=dnpi,
+                        destination_addr=destination,
+                        esm_class=message_plan.esm_class,
+                        validity_period=validity,
+                        registered_delivery=registered,
+                        data_coding=message_plan.data_coding,
+                        short_message=part.short_message,
+                        tlvs=dict(part.tlvs),
+                    ),
+                )
+            )
+        if owner.remaining == 0:  # every part was accepted before a restart
+            self._items.pop(work_id, None)
+            self._spawn(self.store.ack(stream, [work_id]))
+
+    # ------------------------------------------------------------------ sending
+
+    def _next_part(self) -> _Part | None:
+        lanes = self._lanes
+        high = lanes["high"]
+        if high:
+            return high.popleft()
+        normal, low = lanes["normal"], lanes["low"]
+        # Low gets one slot in ten while normal is busy, so it never starves.
+        if low and (not normal or self._low_credit >= 9):
+            self._low_credit = 0
+            return low.popleft()
+        if normal:
+            self._low_credit += 1 if low else 0
+            return normal.popleft()
+        return None
+
+    def _requeue(self, part: _Part, *, front: bool) -> None:
+        queue = self._lanes[part.owner.lane]
+        if front:
+            queue.appendleft(part)
+        else:
+            queue.append(part)
+
+    def pump(self) -> None:
+        """Send what the window, the pace and any throttle pause allow right now."""
+        now = self._clock()
+        adaptive = self.adaptive
+        if adaptive.paused(now):
+            self._wake_at(adaptive.paused_until)
+            return
+        rate = adaptive.rate(now)
+        if rate != self.pacer.rate:
+            self.pacer.set_rate(rate, now)
+        pool = self.pool
+        pacer = self.pacer
+        for _ in range(100_000):
+            part = self._next_part()
+            if part is None:
+                return
+            if part.owner.done:
+                continue
+            client = pool.pick()
+            if client is None:
+                self._requeue(part, front=True)
+                return
+            if not pacer.try_acquire(now):
+                self._requeue(part, front=True)
+                self._wake_at(pacer.next_send_at(now))
+                return
+            try:
+                future = client.submit_nowait(part.pdu)
+            except ConnectionClosed:
+                self._requeue(part, front=True)
+                continue
+            part.submitted_at = now
+            self.stats.submitted += 1
+            future.add_done_callback(partial(self._on_response, part))
+
+    def _wake_at(self, when: float) -> None:
+        if self._timer is not None:
+            if self._timer_at <= when:
+                return
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.pump()
+
+    def on_pool_change(self) -> None:
+        """A bind came up or went down."""
+        self.pump()
+
+    # ------------------------------------------------------------------ responses
+
+    def _on_response(self, part: _Part, future: asyncio.Future[p.Pdu]) -> None:
+        now = self._clock()
+        owner = part.owner
+        if future.cancelled():
+            self._retry(part, now, "cancelled")
+        elif (error := future.exception()) is not None:
+            if isinstance(error, ResponseTimeout):
+                self.stats.timeouts += 1
+                _log.warning(
+                    "carrier %s: no submit_sm_resp for %s part %d: possible duplicate",
+                    self.name,
+                    owner.item.mid,
+                    part.k,
+                )
+            self._retry(part, now, f"{type(error).__name__}: {error}")
+        else:
+            response = future.result()
+            status = response.command_status
+            if status == c.ESME_ROK and isinstance(response, p.SubmitSmResp):
+                self.stats.accepted += 1
+                self.adaptive.on_success(now)
+                if not owner.done:
+                    owner.remaining -= 1
+                    keys = list(
+                        message_ids.receipt_keys(
+                            response.message_id,
+                            self.settings.receipt_id,  # type: ignore[arg-type]
+                        )
+                    )
+                    self._queue_op(
+                        owner,
+                        {
+                            "t": "a",
+                            "k": part.k,
+                            "id": response.message_id,
+                            "keys": keys,
+                            "ref": owner.reference,
+                        },
+                    )
+            elif status in THROTTLING:
+                self.stats.throttled += 1
+                paused_until = self.adaptive.on_throttled(now, random.random())
+                self.pacer.hold_until(paused_until)
+                self._requeue(part, front=True)  # the throttled part goes first
+            elif status in TEMPORARY or response.command_id == c.GENERIC_NACK:
+                self.stats.temporary += 1
+                self._retry(part, now, c.status_name(status))
+            else:
+                self.stats.permanent += 1
+                if not owner.done:
+                    owner.done = True
+                    self._queue_op(
+                        owner,
+                        {
+                            "t": "r",
+                            "k": part.k,
+                            "code": "smsc_rejected",
+                            "smpp": status,
+                            "desc": c.status_name(status),
+                        },
+                    )
+        self.pump()
+
+    def _retry(self, part: _Part, now: float, reason: str) -> None:
+        owner = part.owner
+        if owner.done:
+            return
+        self.stats.retries += 1
+        part.attempt += 1
+        expires = owner.item.expires_at
+        at = self.retry.next_retry_at(
+            owner.first_at,
+            part.attempt,
+            now,
+            random.random(),
+            expires_at=None if expires is None else now + (expires - self._wall()),
+        )
+        if at is None:
+            owner.done = True
+            self._queue_op(
+                owner,
+                {
+                    "t": "f",
+                    "k": part.k,
+                    "code": "retries_exhausted",
+                    "desc": f"gave up after {part.attempt} attempts: {reason}",
+                },
+            )
+            return
+        self._loop.call_at(at, self._retry_due, part)
+
+    def _retry_due(self, part: _Part) -> None:
+        if not part.owner.done:
+            self._requeue(part, front=True)
+            self.pump()
+
+    # ------------------------------------------------------------------ outcome batches
+
+    def _queue_op(self, owner: _Item, op: dict[str, Any]) -> None:
+        item = owner.item
+        op.update(
+            e=item.e,
+            i=item.i,
+            n=owner.parts,
+            mid=item.mid,
+            to=item.to,
+            car=self.name,
+            meta=item.meta,
+            ws=owner.stream,
+            w=owner.work_id,
+        )
+        owner.pending_ops += 1
+        self._ops.append(op)
+        self._op_owners.append(owner)
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush_ops())
+
+    async def _flush_ops(self) -> None:
+        backoff = 0.05
+        try:
+            while self._ops:
+                ops, owners = self._ops, self._op_owners
+                self._ops, self._op_owners = [], []
+                for _attempt in range(1_000_000):
+                    try:
+                        await self.store.outcomes(ops, _iso_now(self._wall()))
+                        break
+                    except (RedisError, OSError) as error:
+                        _log.warning("carrier %s: writing outcomes failed: %s", self.name, error)
+                        await asyncio.sleep(backoff)
+                        backoff = min(backoff * 2, 5.0)
+                for owner in owners:
+                    if owner is None:
+                        continue
+                    owner.pending_ops -= 1
+                    if owner.pending_ops == 0 and (owner.done or owner.remaining == 0):
+                        self._items.pop(owner.work_id, None)
+                        self._room.set()
+        finally:
+            self._flushing = False
+
+    # ------------------------------------------------------------------ receipts
+
+    def on_deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int]:
+        """deliver_sm / data_sm from the carrier: the answer waits for Redis (CONTRACT §4)."""
+        if not isinstance(pdu, (p.DeliverSm, p.DataSm)) or not is_receipt(pdu):
+            # Mobile-originated messages come with a later change; until then the carrier
+            # keeps them and retries (nothing is acknowledged that was not stored).
+            return c.ESME_RX_T_APPN
+        receipt = parse_receipt(pdu)
+        if isinstance(receipt, ReceiptParseError):
+            _log.warning(
+                "carrier %s: unreadable receipt dropped: %s (%r)",
+                self.name,
+                receipt.reason,
+                receipt.raw[:200],
+            )
+            self._count_receipt("unparseable")
+            return c.ESME_ROK
+        status = receipt.status
+        if status is None:  # intermediate or not final: nothing to record
+            self._count_receipt("intermediate")
+            return c.ESME_ROK
+        rec = _rec_encode({"s": status, "r": receipt.contract_receipt()}).decode()
+        keys = list(message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id))  # type: ignore[arg-type]
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._receipt_ops.append(({"car": self.name, "keys": keys, "rec": rec}, future))
+        if not self._flushing_receipts:
+            self._flushing_receipts = True
+            self._spawn(self._flush_receipts())
+        return future
+
+    def _count_receipt(self, result: str) -> None:
+        self.stats.receipts[result] = self.stats.receipts.get(result, 0) + 1
+
+    async def _flush_receipts(self) -> None:
+        try:
+            while self._receipt_ops:
+                batch, self._receipt_ops = self._receipt_ops, []
+                try:
+                    results = await self.store.receipts(
+                        [op for op, _ in batch], _iso_now(self._wall())
+                    )
+                except (RedisError, OSError) as error:
+                    _log.warning("carrier %s: writing receipts failed: %s", self.name, error)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(c.ESME_RX_T_APPN)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    self._count_receipt(result)
+                    if not future.done():
+                        future.set_result(c.ESME_ROK)
+        finally:
+            self._flushing_receipts = False
+
+    # ------------------------------------------------------------------ helpers
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _iso_now(wall: float) -> str:
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,242 @@
+"""Intake: `<prefix>:outbound` → validated, routed, per-carrier work, in one script call per batch.
+
+This consumer's own pending entries are replayed first after a restart; entries idle longer
+than `claim_idle_s` on other consumers are taken over. An entry stays pending until every
+recipient has its outcome in Redis (the dispatch scripts acknowledge it), so the outbound
+stream itself is the record of what is unfinished (CONTRACT §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import msgspec
+from redis.exceptions import RedisError
+
+from connector.domain import contract
+from connector.domain.contract import Accepted, Dead
+from connector.domain.routing import Router
+from connector.domain.tracker import ErrorInfo, StatusChange
+from connector.streams.store import IntakeEntry, Store, WorkItem, work_item_encoder
+from connector.text import TextError, count_parts
+
+_log = logging.getLogger(__name__)
+_json = msgspec.json.Encoder()
+_PROCESSING = StatusChange(status="processing")
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierPlanning:
+    """What intake needs of a carrier to validate a message for it."""
+
+    max_parts: int
+    smart_encoding: bool
+    concat: str
+    gsm7_form: str
+    reference_16bit: bool
+
+
+@dataclass(slots=True)
+class IntakeStats:
+    entries: int = 0
+    dead: int = 0
+    replayed: int = 0
+    claimed: int = 0
+    recipients: int = 0
+    rejected: int = 0
+    no_route: int = 0
+
+
+class Intake:
+    """Reads the gateway's stream and turns each entry into work for the carriers."""
+
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        carriers: Mapping[str, CarrierPlanning],
+        *,
+        batch_size: int = 256,
+        block_ms: int = 1000,
+        claim_idle_s: float = 60.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.carriers = dict(carriers)
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.claim_idle_s = claim_idle_s
+        self._wall = wall
+        self.stats = IntakeStats()
+        self._running = False
+
+    async def run(self) -> None:
+        """Until stopped: replay own pending entries, then new ones; claim abandoned ones."""
+        self._running = True
+        backoff = 0.05
+        replaying = True
+        last_claim = 0.0
+        loop = asyncio.get_running_loop()
+        while self._running:
+            try:
+                if replaying:
+                    reply = await self.store.read(
+                        [self.store.outbound], self.batch_size, pending=True, block_ms=None
+                    )
+                    entries = [e for _, batch in reply for e in batch]
+                    written = await self.take(entries) if entries else []
+                    self.stats.replayed += len(entries)
+                    # Replayed entries already taken in stay pending (their recipients are
+                    # in flight); stop when a read brings nothing new.
+                    if not entries or not any(written):
+                        replaying = False
+                    continue
+                now = loop.time()
+                if now - last_claim >= max(1.0, self.claim_idle_s / 2):
+                    last_claim = now
+                    claimed = await self.store.claim(
+                        self.store.outbound, int(self.claim_idle_s * 1000), self.batch_size
+                    )
+                    if claimed:
+                        written = await self.take(claimed)
+                        self.stats.claimed += sum(written)
+                reply = await self.store.read(
+                    [self.store.outbound], self.batch_size, block_ms=self.block_ms
+                )
+                entries = [e for _, batch in reply for e in batch]
+                if entries:
+                    await self.take(entries)
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                _log.warning("intake: Redis unavailable: %s", error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def stop(self) -> None:
+        self._running = False
+
+    async def take(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> list[int]:
+        """Build and write one batch; returns 1 per entry written, 0 per entry seen before."""
+        now = self._wall()
+        batch = [self.build(entry_id, fields, now) for entry_id, fields in entries]
+        return await self.store.intake(batch, contract.format_time(now))
+
+    def build(self, entry_id: str, fields: dict[bytes, bytes], now: float) -> IntakeEntry:
+        """One entry's events, work items and dead letter (pure but for the clock)."""
+        self.stats.entries += 1
+        decoded = contract.decode_outbound(entry_id, fields)
+        if isinstance(decoded, Dead):
+            self.stats.dead += 1
+            _log.info("intake: entry %s dead-lettered: %s", entry_id, decoded.reason)
+            events = [e.decode() for e in contract.dead_events(decoded, now)]
+            dead = contract.dead_letter(decoded.reason, self.store.outbound, entry_id, fields)
+            return IntakeEntry(id=entry_id, n=0, events=events, dead=dead.decode())
+        return self._routed(entry_id, decoded, now)
+
+    def _routed(self, entry_id: str, accepted: Accepted, now: float) -> IntakeEntry:
+        message = accepted.message
+        events = [e.decode() for e in contract.rejected_events(accepted, now)]
+        self.stats.rejected += len(accepted.rejected)
+        work: list[tuple[str, str]] = []
+        meta = _json.encode(message.meta).decode()
+        lane = message.priority
+        for recipient in accepted.recipients:
+            carrier = self.router.route(recipient.to, message.carrier)
+            if carrier is None or carrier not in self.carriers:
+                self.stats.no_route += 1
+                reason = (
+                    f"carrier {message.carrier!r} is not configured"
+                    if message.carrier
+                    else f"no carrier serves {recipient.to}"
+                )
+                events.append(
+                    self._final(
+                        message,
+                        recipient.to,
+                        "failed",
+                        ErrorInfo(code="no_route", description=reason),
+                        now,
+                    )
+                )
+                continue
+            planning = self.carriers[carrier]
+            smart = (
+                planning.smart_encoding
+                if message.smart_encoding is None
+                else (message.smart_encoding)
+            )
+            try:
+                parts = count_parts(
+                    message.message,
+                    encoding=message.encoding,
+                    smart=smart,
+                    concat=planning.concat,  # type: ignore[arg-type]
+                    gsm7_form=planning.gsm7_form,  # type: ignore[arg-type]
+                    reference_16bit=planning.reference_16bit,
+                    max_parts=planning.max_parts,
+                )
+            except TextError as error:
+                self.stats.rejected += 1
+                events.append(
+                    self._final(
+                        message,
+                        recipient.to,
+                        "rejected",
+                        contract.text_error(error),
+                        now,
+                        carrier=carrier,
+                    )
+                )
+                continue
+            self.stats.recipients += 1
+            events.append(
+                contract.status_event(
+                    message.message_id,
+                    recipient.to,
+                    _PROCESSING,
+                    carrier=carrier,
+                    parts=parts,
+                    at=now,
+                    meta=message.meta,
+                ).decode()
+            )
+            item = WorkItem(
+                e=entry_id,
+                i=recipient.index,
+                mid=message.message_id,
+                to=recipient.to,
+                sender=message.sender_id,
+                text=message.message,
+                encoding=message.encoding,
+                smart=message.smart_encoding,
+                receipt=message.receipt,
+                meta=meta,
+                expires_at=message.expires_at,
+                queued_at=now,
+            )
+            work.append(
+                (self.store.work_stream(carrier, lane), work_item_encoder.encode(item).decode())
+            )
+        return IntakeEntry(id=entry_id, n=len(work), events=events, work=work)
+
+    @staticmethod
+    def _final(
+        message: contract.OutboundMessage,
+        to: str,
+        status: str,
+        error: ErrorInfo,
+        now: float,
+        *,
+        carrier: str | None = None,
+    ) -> str:
+        change = StatusChange(status=status, error=error)  # type: ignore[arg-type]
+        return contract.status_event(
+            message.message_id, to, change, carrier=carrier, parts=0, at=now, meta=message.meta
+        ).decode()
