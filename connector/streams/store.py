@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from connector.streams import scripts
@@ -149,21 +150,24 @@ class Store:
 
     # ------------------------------------------------------------------ writing
 
+    async def _call(self, script: AsyncScript, batch: Sequence[Any], at: str, extra: int) -> Any:
+        """One script call: ARGV = prefix, group, at, status maxlen, JSON batch, `extra`."""
+        batch_json = _json_encode(list(batch))
+        args: list[bytes | str | int] = [
+            self.prefix,
+            self.group,
+            at,
+            self.status_maxlen,
+            batch_json,
+            extra,
+        ]
+        return await script(args=args)
+
     async def intake(self, entries: Sequence[IntakeEntry], at: str) -> list[int]:
         """Write a batch of taken-in entries; 0 in the result marks an entry seen before."""
         if not entries:
             return []
-        result = await self._intake(
-            args=[
-                self.prefix,
-                self.group,
-                at,
-                self.status_maxlen,
-                _json_encode(list(entries)),
-                self.dead_maxlen,
-            ]
-        )
-        return [int(x) for x in result]
+        return [int(x) for x in await self._call(self._intake, entries, at, self.dead_maxlen)]
 
     async def outcomes(self, ops: Sequence[dict[str, Any]], at: str) -> list[int]:
         """Record accepted / rejected / failed parts; emit the status changes they cause.
@@ -175,33 +179,13 @@ class Store:
         """
         if not ops:
             return []
-        result = await self._outcomes(
-            args=[
-                self.prefix,
-                self.group,
-                at,
-                self.status_maxlen,
-                _json_encode(list(ops)),
-                self.receipt_ttl_s,
-            ]
-        )
-        return [int(x) for x in result]
+        return [int(x) for x in await self._call(self._outcomes, ops, at, self.receipt_ttl_s)]
 
     async def receipts(self, ops: Sequence[dict[str, Any]], at: str) -> list[str]:
         """Match final receipts; 'matched', 'duplicate', 'held' or 'unmatched' for each."""
         if not ops:
             return []
-        result = await self._receipts(
-            args=[
-                self.prefix,
-                self.group,
-                at,
-                self.status_maxlen,
-                _json_encode(list(ops)),
-                self.held_ttl_s,
-            ]
-        )
-        return [_str(x) for x in result]
+        return [_str(x) for x in await self._call(self._receipts, ops, at, self.held_ttl_s)]
 
     async def ack(self, stream: str, ids: Sequence[str]) -> None:
         if ids:
