@@ -23,6 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     run_command.add_arguments(run)
     run.set_defaults(handler=run_command.run)
 
+    from connector.app import send_command
+
+    send = sub.add_parser("send", help="enqueue a message as the gateway would; --wait follows it")
+    send_command.add_arguments(send)
+    send.set_defaults(handler=send_command.run)
+
     from connector.simulator import command as simulate_command
 
     simulate = sub.add_parser("simulate", help="run a local SMSC for demos, tests and benchmarks")
