@@ -35,6 +35,8 @@ test: lint typecheck pytest
 
 bench: $(STAMP) redis-server
 	$(BIN)/python bench/bench_codec.py
+	$(BIN)/python bench/bench_segment.py
+	$(BIN)/python bench/bench_pacer.py
 
 demo: $(STAMP) redis-server
 	$(BIN)/python -m connector.demo
