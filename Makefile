@@ -39,7 +39,7 @@ bench: $(STAMP) redis-server
 	$(BIN)/python bench/bench_pacer.py
 
 demo: $(STAMP) redis-server
-	$(BIN)/python -m connector.demo
+	$(BIN)/python -m connector.app.demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

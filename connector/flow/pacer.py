@@ -74,7 +74,6 @@ class Pacer:
         "_idx",
         "_interval",
         "_k",
-        "_last",
         "_last_slot",
         "_limit",
         "_n",
@@ -94,7 +93,7 @@ class Pacer:
         catchup_slots: float = 2.0,
     ) -> None:
         rate = _check_positive("tps", tps)
-        if catchup_s < 0.0 or catchup_slots < 0.0:
+        if not (catchup_s >= 0.0 and catchup_slots >= 0.0):
             raise ValueError("catchup_s and catchup_slots must be >= 0")
         self._catchup_s = float(catchup_s)
         self._catchup_slots = float(catchup_slots)
@@ -104,16 +103,15 @@ class Pacer:
         self._t0 = _NEG_INF
         self._k = 0
         self._next_t = _NEG_INF  # due time of the next slot (t0 + k * interval)
-        self._last_slot = _NEG_INF  # due time of the last consumed slot
+        self._last_slot = _NEG_INF  # last consumed slot before the latest rebase
         self._hold = _NEG_INF
         self._fresh = True  # no grant yet: the schedule starts at the first grant
-        self._last = _NEG_INF  # time of the last grant
         self._sent = 0
         limit = rate if limit_per_second is None else limit_per_second
         self._limit = _check_positive("limit_per_second", limit)
         self._n = guard_size(self._limit)
         self._ring: list[float] = [_NEG_INF] * self._n
-        self._idx = 0  # index of the oldest entry (the N-th most recent send)
+        self._idx = 0  # index of the oldest entry (the N-th most recent send); idx - 1: newest
 
     # -- read-only state -------------------------------------------------------------------
 
@@ -150,8 +148,11 @@ class Pacer:
         Sleeping until the returned time and calling `try_acquire` with it succeeds (unless the
         rate, limit or hold changed in between).
         """
-        now = now if now >= self._last else self._last
-        oldest = self._ring[self._idx]
+        ring = self._ring
+        i = self._idx
+        last = ring[i - 1]
+        now = now if now >= last else last
+        oldest = ring[i]
         if now - oldest > 1.0:
             at = self._next_t
         else:
@@ -163,24 +164,21 @@ class Pacer:
 
     def try_acquire(self, now: float) -> bool:
         """Grant and record one send at `now` if both the schedule and the guard allow it."""
-        now = now if now >= self._last else self._last
-        nt = self._next_t
-        if nt > now:
-            return False
         ring = self._ring
         i = self._idx
-        if not now - ring[i] > 1.0:
+        last = ring[i - 1]  # the newest entry: the last grant
+        now = now if now >= last else last
+        nt = self._next_t
+        if nt > now or not now - ring[i] > 1.0:
             return False
         if nt < now - self._horizon:
-            nt = self._restart(now)
+            self._restart(now)
         ring[i] = now
         i += 1
         self._idx = 0 if i == self._n else i
-        self._last_slot = nt
         k = self._k + 1
         self._k = k
         self._next_t = self._t0 + k * self._interval
-        self._last = now
         self._sent += 1
         return True
 
@@ -191,13 +189,12 @@ class Pacer:
         """
         if n <= 0:
             return 0
-        now = now if now >= self._last else self._last
-        nt = self._next_t
-        if nt > now:
-            return 0
         ring = self._ring
         i = self._idx
-        if not now - ring[i] > 1.0:
+        last = ring[i - 1]
+        now = now if now >= last else last
+        nt = self._next_t
+        if nt > now or not now - ring[i] > 1.0:
             return 0
         if nt < now - self._horizon:
             nt = self._restart(now)
@@ -223,19 +220,23 @@ class Pacer:
         self._idx = i
         k += granted
         self._k = k
-        self._last_slot = t0 + (k - 1) * interval
         self._next_t = t0 + k * interval
-        self._last = now
         self._sent += granted
         return granted
 
-    def _restart(self, now: float) -> float:
-        """The schedule lags more than the horizon (idle gap or first grant): restart it."""
-        start = now if self._fresh else now - self._horizon
+    def _rebase(self, start: float) -> None:
+        """Restart the schedule at `start` (slot 0), remembering the last consumed slot."""
+        if self._k:
+            self._last_slot = self._t0 + (self._k - 1) * self._interval
         self._fresh = False
         self._t0 = start
         self._k = 0
         self._next_t = start
+
+    def _restart(self, now: float) -> float:
+        """The schedule lags more than the horizon (idle gap or first grant): restart it."""
+        start = now if self._fresh else now - self._horizon
+        self._rebase(start)
         return start
 
     # -- control -----------------------------------------------------------------------------
@@ -251,17 +252,21 @@ class Pacer:
         rate = _check_positive("rate", rate)
         if rate == self._rate:
             return
+        if self._fresh:
+            self._set_interval(rate)
+            return
+        self._rebase(self._next_t)  # records the last consumed slot at the old interval
+        self._set_interval(rate)
+        last = self._ring[self._idx - 1]
+        now = now if now >= last else last
+        nt = self._next_t
+        if nt > now:
+            self._rebase(max(self._last_slot + self._interval, self._hold, now))
+
+    def _set_interval(self, rate: float) -> None:
         self._rate = rate
         self._interval = interval = 1.0 / rate
         self._horizon = max(self._catchup_s, self._catchup_slots * interval)
-        if self._fresh:
-            return
-        now = now if now >= self._last else self._last
-        nt = self._next_t
-        start = max(self._last_slot + interval, self._hold, now) if nt > now else nt
-        self._t0 = start
-        self._k = 0
-        self._next_t = start
 
     def set_limit(self, limit: float) -> None:
         """Change the guard's limit; the most recent sends are kept (newest N of them)."""
@@ -285,7 +290,4 @@ class Pacer:
         if until <= self._next_t:
             return
         self._hold = until
-        self._fresh = False
-        self._t0 = until
-        self._k = 0
-        self._next_t = until
+        self._rebase(until)
