@@ -57,6 +57,7 @@ def bind_settings(name: str, carrier: CarrierConfig) -> BindSettings:
         max_command_length=carrier.max_command_length,
         tls=carrier.tls,
         tls_verify=carrier.tls_verify,
+        tls_ca_file=carrier.tls_ca_file,
     )
 
 

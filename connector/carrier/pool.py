@@ -57,6 +57,7 @@ class BindSettings:
     max_command_length: int = 64 * 1024
     tls: bool = False
     tls_verify: bool = True
+    tls_ca_file: str = ""
 
 
 class SupervisedBind:
@@ -178,7 +179,9 @@ class BindPool:
         self.address = (settings.host, settings.port)
         self.ssl_context: ssl_module.SSLContext | None = None
         if settings.tls:
-            self.ssl_context = ssl_module.create_default_context()
+            self.ssl_context = ssl_module.create_default_context(
+                cafile=settings.tls_ca_file or None
+            )
             if not settings.tls_verify:
                 self.ssl_context.check_hostname = False
                 self.ssl_context.verify_mode = ssl_module.CERT_NONE
