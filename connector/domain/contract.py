@@ -614,14 +614,18 @@ def validity_period(expires_at: float | None, now: float) -> str | None:
 
     None when `expires_at` is None, or beyond 2099 (the format's two-digit year): the connector
     still expires the message itself before submission. Whole seconds, floored, so the carrier
-    never keeps a message past `expires_at`. A time at or before `now` raises ValueError: such
-    a message is `expired`, not submitted.
+    never keeps a message past `expires_at`.
+
+    The caller expires a message whose `expires_at` has passed instead of submitting it
+    (status `expired`, error `expired`). Should the time pass between that check and this call,
+    the period is `now` + 1 s rather than a time in the past (which some SMSCs refuse with
+    ESME_RINVEXPIRY, a permanent error): the carrier lets it lapse and its EXPIRED receipt
+    settles the recipient as `expired`. Nothing raises on the send path.
     """
     if expires_at is None:
         return None
-    if expires_at <= now:
-        raise ValueError(f"expires_at {expires_at} is not after now ({now})")
-    moment = _EPOCH + timedelta(seconds=int(expires_at // 1))
+    at = expires_at if expires_at > now else now + 1
+    moment = _EPOCH + timedelta(seconds=int(at // 1))
     if not 2000 <= moment.year <= 2099:
         return None
     return (

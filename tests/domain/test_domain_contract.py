@@ -1466,10 +1466,18 @@ def test_validity_period_is_smpp_absolute_utc(
     assert validity_period(expires_at, now) == period
 
 
-@pytest.mark.parametrize("now", [1795698004.0, 1795698005.0])
-def test_validity_period_refuses_a_passed_expiry(now: float) -> None:
-    with pytest.raises(ValueError, match="not after now"):
-        validity_period(1795698004.0, now)
+@pytest.mark.parametrize(
+    ("now", "period"),
+    [
+        (1795698004.0, "261126130005000+"),
+        (1795698005.0, "261126130006000+"),
+        (1795698003.5, "261126130004000+"),
+        (1795698002.0, "261126130004000+"),
+    ],
+)
+def test_validity_period_never_lies_in_the_past(now: float, period: str) -> None:
+    # expires_at 2026-11-26T13:00:04Z: once it has passed, now + 1 s.
+    assert validity_period(1795698004.0, now) == period
 
 
 def test_format_time_seconds_floors() -> None:
