@@ -204,20 +204,22 @@ class CarrierDispatcher:
     async def _read_loop(self) -> None:
         backoff = 0.05
         replaying = True
+        cursors = dict.fromkeys(self.streams, "0-0")
         last_claim = self._clock()
         while self._running:
             try:
                 if replaying:
-                    # Our own pending items first: a restart finishes what it left (§4).
-                    reply = await self.store.read(self.streams, 256, pending=True, block_ms=None)
+                    # Our own pending items first, paged once: a restart finishes what it
+                    # left (CONTRACT §4).
+                    reply = await self.store.read_pending_after(cursors, 256)
                     batch = [(s, e) for s, entries in reply for e in entries]
                     if not batch:
                         replaying = False
                         continue
+                    for stream, entries in reply:
+                        if entries:
+                            cursors[stream] = entries[-1][0]
                     await self._take(batch, replay=True)
-                    if all(entry[0] in self._items for _, entry in batch):
-                        # Everything we own is in hand; wait for room before asking again.
-                        replaying = False
                     continue
                 room = self.settings.prefetch - len(self._items)
                 if room <= 0:

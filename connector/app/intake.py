@@ -80,21 +80,25 @@ class Intake:
         self._running = True
         backoff = 0.05
         replaying = True
+        cursor = "0-0"
         last_claim = 0.0
         loop = asyncio.get_running_loop()
         while self._running:
             try:
                 if replaying:
-                    reply = await self.store.read(
-                        [self.store.outbound], self.batch_size, pending=True, block_ms=None
+                    # Page through this consumer's whole pending list once: entries taken in
+                    # before stay pending while their recipients are in flight (skipped by
+                    # the intake script); the others were read but never written (a crash).
+                    reply = await self.store.read_pending_after(
+                        {self.store.outbound: cursor}, self.batch_size
                     )
                     entries = [e for _, batch in reply for e in batch]
-                    written = await self.take(entries) if entries else []
-                    self.stats.replayed += len(entries)
-                    # Replayed entries already taken in stay pending (their recipients are
-                    # in flight); stop when a read brings nothing new.
-                    if not entries or not any(written):
+                    if not entries:
                         replaying = False
+                        continue
+                    await self.take(entries)
+                    self.stats.replayed += len(entries)
+                    cursor = entries[-1][0]
                     continue
                 now = loop.time()
                 if now - last_claim >= max(1.0, self.claim_idle_s / 2):

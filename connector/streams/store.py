@@ -122,14 +122,23 @@ class Store:
     async def read(
         self, streams: Sequence[str], count: int, *, pending: bool = False, block_ms: int | None
     ) -> list[tuple[str, list[Entry]]]:
-        """XREADGROUP: this consumer's pending entries (`pending`) or new ones."""
+        """XREADGROUP: this consumer's pending entries from the start (`pending`) or new ones."""
         start = "0" if pending else ">"
+        return await self.read_from(dict.fromkeys(streams, start), count, block_ms=block_ms)
+
+    async def read_pending_after(
+        self, cursors: dict[str, str], count: int
+    ) -> list[tuple[str, list[Entry]]]:
+        """This consumer's pending entries after each stream's cursor (paging through them)."""
+        return await self.read_from(cursors, count, block_ms=None)
+
+    async def read_from(
+        self, ids: dict[str, str], count: int, *, block_ms: int | None
+    ) -> list[tuple[str, list[Entry]]]:
+        new = any(start == ">" for start in ids.values())
+        streams: dict[Any, Any] = dict(ids)
         reply = await self.client.xreadgroup(
-            self.group,
-            self.consumer,
-            dict.fromkeys(streams, start),
-            count=count,
-            block=None if pending else block_ms,
+            self.group, self.consumer, streams, count=count, block=block_ms if new else None
         )
         return _entries(reply)
 
