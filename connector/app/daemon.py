@@ -22,7 +22,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from connector.app.dispatch import CarrierDispatcher, CarrierSettings
+from connector.app.inbound import Inbound
 from connector.app.intake import CarrierPlanning, Intake
+from connector.app.scheduler import release_scheduled_forever
 from connector.carrier.pool import BindPool, BindSettings
 from connector.config.schema import CarrierConfig, Config
 from connector.domain.routing import Router
@@ -80,6 +82,7 @@ def carrier_settings(name: str, carrier: CarrierConfig, config: Config) -> Carri
         throttle_backoff_max_s=carrier.throttle_backoff_max_s,
         min_tps_fraction=carrier.min_tps_fraction,
         prefetch=max(64, carrier.window * carrier.binds * 4),
+        mo_gsm7_packed=carrier.gsm7_form == "packed",
         claim_idle_s=config.redis.claim_idle_s,
         block_ms=config.redis.block_ms,
     )
@@ -103,6 +106,7 @@ class Daemon:
     redis: aioredis.Redis
     store: Store
     intake: Intake
+    inbound: Inbound
     pools: dict[str, BindPool] = field(default_factory=dict)
     dispatchers: dict[str, CarrierDispatcher] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -133,10 +137,16 @@ class Daemon:
             block_ms=config.redis.block_ms,
             claim_idle_s=config.redis.claim_idle_s,
         )
-        daemon = cls(config, client, store, intake)
+        inbound = Inbound(
+            store,
+            maxlen=config.redis.mo_maxlen,
+            reassembly_timeout_s=config.mo.reassembly_timeout_s,
+        )
+        daemon = cls(config, client, store, intake, inbound)
         for name, carrier in config.carriers.items():
             pool = BindPool(bind_settings(name, carrier))
             dispatcher = CarrierDispatcher(carrier_settings(name, carrier, config), store, pool)
+            dispatcher.inbound = inbound
             pool.on_deliver = dispatcher.on_deliver
             pool.on_change = dispatcher.on_pool_change
             daemon.pools[name] = pool
@@ -153,6 +163,10 @@ class Daemon:
         for dispatcher in self.dispatchers.values():
             dispatcher.start()
         intake_task = asyncio.ensure_future(self.intake.run())
+        background = [
+            asyncio.ensure_future(self.inbound.sweep_forever(self.stopping)),
+            asyncio.ensure_future(release_scheduled_forever(self.store, self.stopping)),
+        ]
         _log.info(
             "daemon started: consumer %s, carriers %s",
             self.store.consumer,
@@ -164,6 +178,7 @@ class Daemon:
         intake_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await intake_task
+        await asyncio.gather(*background, return_exceptions=True)
         for dispatcher in self.dispatchers.values():
             await dispatcher.stop_reading()
         timeout = self.config.daemon.shutdown_timeout_s

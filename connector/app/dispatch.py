@@ -24,6 +24,7 @@ from typing import Any, Final
 import msgspec
 from redis.exceptions import RedisError
 
+from connector.app.inbound import Inbound
 from connector.carrier.pool import BindPool
 from connector.domain import message_ids
 from connector.domain.contract import destination_address, source_address, validity_period
@@ -76,6 +77,7 @@ class CarrierSettings:
     throttle_backoff_max_s: float = 10.0
     min_tps_fraction: float = 0.1
     prefetch: int = 256
+    mo_gsm7_packed: bool = False
     claim_idle_s: float = 60.0
     block_ms: int = 1000
 
@@ -163,6 +165,7 @@ class CarrierDispatcher:
         self.references = ReferenceAllocator(ref_16bit=settings.reference_16bit)
         self.stats = DispatchStats()
         self._reader: asyncio.Task[None] | None = None
+        self.inbound: Inbound | None = None
         self._running = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -582,11 +585,13 @@ class CarrierDispatcher:
     # ------------------------------------------------------------------ receipts
 
     def on_deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int]:
-        """deliver_sm / data_sm from the carrier: the answer waits for Redis (CONTRACT §4)."""
-        if not isinstance(pdu, (p.DeliverSm, p.DataSm)) or not is_receipt(pdu):
-            # Mobile-originated messages come with a later change; until then the carrier
-            # keeps them and retries (nothing is acknowledged that was not stored).
-            return c.ESME_RX_T_APPN
+        """deliver_sm / data_sm from the carrier: the answer waits for Redis (CONTRACT §3, §4)."""
+        if not isinstance(pdu, (p.DeliverSm, p.DataSm)):
+            return c.ESME_RINVCMDID
+        if not is_receipt(pdu):
+            if self.inbound is None:
+                return c.ESME_RX_T_APPN  # nowhere to store it: the carrier keeps it
+            return self.inbound.handle(self.name, pdu, gsm7_packed=self.settings.mo_gsm7_packed)
         receipt = parse_receipt(pdu)
         if isinstance(receipt, ReceiptParseError):
             _log.warning(

@@ -149,6 +149,10 @@ class Intake:
         events = [e.decode() for e in contract.rejected_events(accepted, now)]
         self.stats.rejected += len(accepted.rejected)
         work: list[tuple[str, str]] = []
+        held: list[tuple[float, str, str]] = []
+        hold_until = message.hold_until
+        if hold_until is not None and hold_until <= now:
+            hold_until = None
         meta = _json.encode(message.meta).decode()
         lane = message.priority
         for recipient in accepted.recipients:
@@ -225,10 +229,17 @@ class Intake:
                 expires_at=message.expires_at,
                 queued_at=now,
             )
-            work.append(
-                (self.store.work_stream(carrier, lane), work_item_encoder.encode(item).decode())
+            queued = (
+                self.store.work_stream(carrier, lane),
+                work_item_encoder.encode(item).decode(),
             )
-        return IntakeEntry(id=entry_id, n=len(work), events=events, work=work)
+            if hold_until is None:
+                work.append(queued)
+            else:  # held durably in Redis until send_at (the scheduler releases it)
+                held.append((hold_until, *queued))
+        return IntakeEntry(
+            id=entry_id, n=len(work) + len(held), events=events, work=work, sched=held
+        )
 
     @staticmethod
     def _final(

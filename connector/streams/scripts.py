@@ -124,6 +124,9 @@ for n, e in ipairs(batch) do
     end
     for _, ev in ipairs(e.events or {}) do emit(ev) end
     for _, w in ipairs(e.work or {}) do redis.call('XADD', w[1], '*', 'w', w[2]) end
+    for _, s in ipairs(e.sched or {}) do
+      redis.call('ZADD', P .. ':sched', s[1], s[2] .. '\n' .. s[3])
+    end
     if e.n > 0 then
       redis.call('HSET', ekey, 'n', e.n)
     else
@@ -222,5 +225,99 @@ for n, op in ipairs(batch) do
   end
 end
 return out
+"""
+)
+
+# Mobile-originated messages (CONTRACT §3). ARGV[6]: mo maxlen, ARGV[7]: reassembly timeout (s),
+# ARGV[8]: now (epoch seconds). Ops: {t='s', ev} a single message, written as is; or
+# {t='p', g (group key), seq, total, text, from, to, car} one part of a concatenated message,
+# kept in the hash <p>:mop:<g> until every part is in (then one entry, complete=true) or the
+# timeout passes (the sweeper writes what arrived, complete=false).
+_MO_COMMON: Final = r"""
+local mo_key = P .. ':mo'
+local mmax = ARGV[6]
+local function mo_json(from, to, message, car, parts, complete)
+  return '{"from":' .. cjson.encode(from) .. ',"to":' .. cjson.encode(to) ..
+    ',"message":' .. cjson.encode(message) .. ',"carrier":' .. cjson.encode(car) ..
+    ',"parts":' .. parts .. ',"complete":' .. (complete and 'true' or 'false') ..
+    ',"received_at":"' .. at .. '"}'
+end
+local function assemble(hkey, complete)
+  local h = redis.call('HGETALL', hkey)
+  local meta, texts, n = {}, {}, 0
+  for j = 1, #h, 2 do
+    local f = h[j]
+    if string.sub(f, 1, 1) == '_' then meta[f] = h[j + 1]
+    else texts[tonumber(f)] = h[j + 1]; n = n + 1 end
+  end
+  local ordered = {}
+  for seq = 1, tonumber(meta._total) do
+    if texts[seq] then ordered[#ordered + 1] = texts[seq] end
+  end
+  redis.call('XADD', mo_key, 'MAXLEN', '~', mmax, '*', 'data',
+             mo_json(meta._from, meta._to, table.concat(ordered), meta._car, n, complete))
+  redis.call('DEL', hkey)
+  redis.call('ZREM', P .. ':mop', hkey)
+end
+"""
+
+MO: Final = (
+    _COMMON
+    + _MO_COMMON
+    + r"""
+local timeout = tonumber(ARGV[7])
+local now = tonumber(ARGV[8])
+local out = {}
+for n, op in ipairs(batch) do
+  if op.t == 's' then
+    redis.call('XADD', mo_key, 'MAXLEN', '~', mmax, '*', 'data', op.ev)
+    out[n] = 1
+  else
+    local hkey = P .. ':mop:' .. op.g
+    if redis.call('HSETNX', hkey, tostring(op.seq), op.text) == 1 then
+      redis.call('HSET', hkey, '_from', op.from, '_to', op.to, '_car', op.car,
+                 '_total', op.total)
+      redis.call('ZADD', P .. ':mop', 'NX', now + timeout, hkey)
+    end
+    if redis.call('HLEN', hkey) - 4 >= op.total then
+      assemble(hkey, true)
+      out[n] = 2
+    else
+      out[n] = 1
+    end
+  end
+end
+return out
+"""
+)
+
+MO_SWEEP: Final = (
+    _COMMON
+    + _MO_COMMON
+    + r"""
+local now = tonumber(ARGV[8])
+local due = redis.call('ZRANGEBYSCORE', P .. ':mop', '-inf', now, 'LIMIT', 0, 100)
+for _, hkey in ipairs(due) do
+  if redis.call('EXISTS', hkey) == 1 then assemble(hkey, false)
+  else redis.call('ZREM', P .. ':mop', hkey) end
+end
+return #due
+"""
+)
+
+# Scheduled messages (`send_at`): held in the sorted set <p>:sched (score = send_at, member =
+# "<work stream>\n<work item JSON>") and moved to their work stream when due, by whichever
+# daemon runs first. ARGV[6]: now (epoch seconds), ARGV[7]: how many at most.
+RELEASE: Final = (
+    _COMMON
+    + r"""
+local now = ARGV[6]
+local due = redis.call('ZRANGEBYSCORE', P .. ':sched', '-inf', now, 'LIMIT', 0, ARGV[7])
+for _, member in ipairs(due) do
+  local cut = string.find(member, '\n', 1, true)
+  redis.call('XADD', string.sub(member, 1, cut - 1), '*', 'w', string.sub(member, cut + 1))
+  redis.call('ZREM', P .. ':sched', member)
+end
+return #due
 """
 )

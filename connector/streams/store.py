@@ -38,6 +38,7 @@ class IntakeEntry(msgspec.Struct, omit_defaults=True):
     n: int  # recipients still to finish (routed to a carrier)
     events: list[str] = msgspec.field(default_factory=list)  # status events, JSON
     work: list[tuple[str, str]] = msgspec.field(default_factory=list)  # (stream, item JSON)
+    sched: list[tuple[float, str, str]] = msgspec.field(default_factory=list)  # (send_at, ...)
     dead: str | None = None  # dead letter, JSON
 
 
@@ -88,10 +89,13 @@ class Store:
         self.outbound = f"{prefix}:outbound"
         self.status = f"{prefix}:status"
         self.dead = f"{prefix}:dead"
-        self.mo = f"{prefix}:mo"
+        self.mo_stream = f"{prefix}:mo"
         self._intake = client.register_script(scripts.INTAKE)
         self._outcomes = client.register_script(scripts.OUTCOMES)
         self._receipts = client.register_script(scripts.RECEIPTS)
+        self._mo = client.register_script(scripts.MO)
+        self._mo_sweep = client.register_script(scripts.MO_SWEEP)
+        self._release = client.register_script(scripts.RELEASE)
 
     # ------------------------------------------------------------------ keys
 
@@ -195,6 +199,32 @@ class Store:
         if not ops:
             return []
         return [_str(x) for x in await self._call(self._receipts, ops, at, self.held_ttl_s)]
+
+    async def mo(
+        self, ops: Sequence[dict[str, Any]], at: str, *, maxlen: int, timeout_s: float, now: float
+    ) -> list[int]:
+        """Write MO messages and parts: 1 stored, 2 completed a concatenated message."""
+        if not ops:
+            return []
+        args: list[bytes | str | int | float] = [
+            self.prefix, self.group, at, self.status_maxlen, _json_encode(list(ops)),
+            maxlen, timeout_s, now,
+        ]  # fmt: skip
+        return [int(x) for x in await self._mo(args=args)]
+
+    async def sweep_mo(self, at: str, *, maxlen: int, now: float) -> int:
+        """Write concatenated MO messages whose reassembly timed out (complete=false)."""
+        args: list[bytes | str | int | float] = [
+            self.prefix, self.group, at, self.status_maxlen, "[]", maxlen, 0, now
+        ]  # fmt: skip
+        return int(await self._mo_sweep(args=args))
+
+    async def release_scheduled(self, now: float, limit: int = 500) -> int:
+        """Move scheduled work whose `send_at` has come to its work stream; how many moved."""
+        args: list[bytes | str | int | float] = [
+            self.prefix, self.group, "", self.status_maxlen, "[]", now, limit
+        ]  # fmt: skip
+        return int(await self._release(args=args))
 
     async def ack(self, stream: str, ids: Sequence[str]) -> None:
         if ids:
