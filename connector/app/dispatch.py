@@ -166,6 +166,7 @@ class CarrierDispatcher:
         self.stats = DispatchStats()
         self._reader: asyncio.Task[None] | None = None
         self.inbound: Inbound | None = None
+        self._high_cap = max(16, settings.prefetch // 4)
         self._running = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -226,9 +227,19 @@ class CarrierDispatcher:
                     continue
                 room = self.settings.prefetch - len(self._items)
                 if room <= 0:
+                    # Full of normal/low work: `high` may still overflow the prefetch by a
+                    # bounded amount, so a one-time password never waits behind a backlog.
+                    high = sum(1 for owner in self._items.values() if owner.lane == "high")
+                    high_room = self._high_cap - high
+                    if high_room > 0:
+                        reply = await self.store.read([self.streams[0]], high_room, block_ms=50)
+                        batch = [(s, e) for s, entries in reply for e in entries]
+                        if batch:
+                            await self._take(batch, replay=False)
+                            continue
                     self._room.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._room.wait(), 1.0)
+                        await asyncio.wait_for(self._room.wait(), 0.05)
                     continue
                 now = self._clock()
                 if now - last_claim >= max(1.0, self.settings.claim_idle_s / 2):
@@ -360,7 +371,7 @@ class CarrierDispatcher:
                 )
             )
         if owner.remaining == 0:  # every part was accepted before a restart
-            self._items.pop(work_id, None)
+            self._forget(owner)
             self._spawn(self.store.ack(stream, [work_id]))
 
     # ------------------------------------------------------------------ sending
@@ -577,8 +588,7 @@ class CarrierDispatcher:
                         continue
                     owner.pending_ops -= 1
                     if owner.pending_ops == 0 and (owner.done or owner.remaining == 0):
-                        self._items.pop(owner.work_id, None)
-                        self._room.set()
+                        self._forget(owner)
         finally:
             self._flushing = False
 
@@ -640,6 +650,11 @@ class CarrierDispatcher:
             self._flushing_receipts = False
 
     # ------------------------------------------------------------------ helpers
+
+    def _forget(self, owner: _Item) -> None:
+        """A work item is finished here: free its prefetch slot."""
+        if self._items.pop(owner.work_id, None) is not None:
+            self._room.set()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
