@@ -16,8 +16,10 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 from datetime import UTC, datetime
 
+import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -26,7 +28,8 @@ from connector.app.inbound import Inbound
 from connector.app.intake import CarrierPlanning, Intake
 from connector.app.scheduler import release_scheduled_forever
 from connector.carrier.pool import BindPool, BindSettings
-from connector.config.schema import CarrierConfig, Config
+from connector.config.load import load_config
+from connector.config.schema import CarrierConfig, Config, ConfigError
 from connector.domain.routing import Router
 from connector.streams.store import Store
 
@@ -107,9 +110,13 @@ class Daemon:
     store: Store
     intake: Intake
     inbound: Inbound
+    config_path: str | None = None
     pools: dict[str, BindPool] = field(default_factory=dict)
     dispatchers: dict[str, CarrierDispatcher] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _reload_wanted: bool = False
+    _reloading: bool = False
+    _reload_task: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, config: Config) -> Daemon:
@@ -144,14 +151,17 @@ class Daemon:
         )
         daemon = cls(config, client, store, intake, inbound)
         for name, carrier in config.carriers.items():
-            pool = BindPool(bind_settings(name, carrier))
-            dispatcher = CarrierDispatcher(carrier_settings(name, carrier, config), store, pool)
-            dispatcher.inbound = inbound
-            pool.on_deliver = dispatcher.on_deliver
-            pool.on_change = dispatcher.on_pool_change
-            daemon.pools[name] = pool
-            daemon.dispatchers[name] = dispatcher
+            daemon._add_carrier(name, carrier, config)
         return daemon
+
+    def _add_carrier(self, name: str, carrier: CarrierConfig, config: Config) -> None:
+        pool = BindPool(bind_settings(name, carrier))
+        dispatcher = CarrierDispatcher(carrier_settings(name, carrier, config), self.store, pool)
+        dispatcher.inbound = self.inbound
+        pool.on_deliver = dispatcher.on_deliver
+        pool.on_change = dispatcher.on_pool_change
+        self.pools[name] = pool
+        self.dispatchers[name] = dispatcher
 
     async def run(self) -> int:
         await self._ensure_groups()
@@ -173,6 +183,9 @@ class Daemon:
             ", ".join(self.config.carriers),
         )
         await self.stopping.wait()
+        if self._reload_task is not None:
+            with contextlib.suppress(Exception):
+                await self._reload_task
         _log.info("stopping: draining submits in flight")
         self.intake.stop()
         intake_task.cancel()
@@ -209,15 +222,97 @@ class Daemon:
     def stop(self) -> None:
         self.stopping.set()
 
+    # ------------------------------------------------------------------ live reload (SIGHUP)
 
-async def serve(config: Config) -> int:
+    def request_reload(self) -> None:
+        """SIGHUP: reload the file; bursts coalesce into at most one reload after the current."""
+        self._reload_wanted = True
+        if not self._reloading:
+            self._reloading = True
+            self._reload_task = asyncio.ensure_future(self._reload_loop())
+
+    async def _reload_loop(self) -> None:
+        try:
+            while self._reload_wanted and not self.stopping.is_set():
+                self._reload_wanted = False
+                await self.reload()
+        finally:
+            self._reloading = False
+
+    async def reload(self) -> bool:
+        """Apply the configuration file again; a file that does not validate changes nothing."""
+        path = self.config_path
+        if path is None:
+            _log.warning("reload requested but the daemon was not started from a file")
+            return False
+        try:
+            new = load_config(path)
+        except ConfigError as error:
+            _log.error(
+                "reload refused, the running configuration stays: %s",
+                "; ".join(error.problems),
+            )
+            return False
+        except OSError as error:
+            _log.error("reload refused, the running configuration stays: %s", error)
+            return False
+        await self.apply(new)
+        return True
+
+    async def apply(self, new: Config) -> None:
+        """Live changes: tps, window, routing, retry and encoding without dropping binds; a
+        carrier's connection settings restart only its binds; carriers come and go."""
+        old = self.config
+        if new.redis != old.redis:
+            _log.warning("reload: [redis] changes take effect at the next restart")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        effective = msgspec.structs.replace(new, redis=old.redis)
+        for name in [n for n in old.carriers if n not in new.carriers]:
+            _log.info("reload: carrier %s removed: draining and unbinding", name)
+            dispatcher = self.dispatchers.pop(name)
+            pool = self.pools.pop(name)
+            await dispatcher.stop_reading()
+            await dispatcher.drain(self.config.daemon.shutdown_timeout_s)
+            await pool.stop()
+        for name, carrier in new.carriers.items():
+            if name not in old.carriers:
+                _log.info("reload: carrier %s added", name)
+                await self.store.ensure_groups([name])
+                self._add_carrier(name, carrier, effective)
+                self.pools[name].start()
+                self.dispatchers[name].start()
+                continue
+            dispatcher = self.dispatchers[name]
+            pool = self.pools[name]
+            dispatcher.reconfigure(carrier_settings(name, carrier, effective), now)
+            binding = bind_settings(name, carrier)
+            if _replace(binding, window=pool.settings.window) != pool.settings:
+                _log.info("reload: carrier %s connection settings changed: rebinding", name)
+                fresh = BindPool(
+                    binding, on_deliver=dispatcher.on_deliver, on_change=dispatcher.on_pool_change
+                )
+                dispatcher.pool = fresh
+                self.pools[name] = fresh
+                fresh.start()
+                await pool.stop()
+            elif binding.window != pool.settings.window:
+                pool.set_window(binding.window)
+        self.intake.reconfigure(
+            Router({name: carrier.prefixes for name, carrier in new.carriers.items()}),
+            {name: planning(carrier) for name, carrier in new.carriers.items()},
+        )
+        self.config = effective
+        _log.info("reload: applied (%d carriers)", len(new.carriers))
+
+
+async def serve(config: Config, path: str | None = None) -> int:
     daemon = Daemon.build(config)
+    daemon.config_path = path
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, daemon.stop)
     loop.add_signal_handler(signal.SIGINT, daemon.stop)
-    loop.add_signal_handler(
-        signal.SIGHUP, lambda: _log.warning("SIGHUP: live reload is not supported yet; ignored")
-    )
+    loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
     return await daemon.run()
 
 
@@ -246,11 +341,11 @@ def configure_logging(config: Config) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-def run_daemon(config: Config) -> int:
+def run_daemon(config: Config, path: str | None = None) -> int:
     configure_logging(config)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a runtime dependency
-        return asyncio.run(serve(config))
+        return asyncio.run(serve(config, path))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(serve(config))
+        return runner.run(serve(config, path))

@@ -445,6 +445,24 @@ class CarrierDispatcher:
         self._timer = None
         self.pump()
 
+    def reconfigure(self, settings: CarrierSettings, now: float) -> None:
+        """A reload: new tps, retry, encoding and receipt settings, applied to what comes next."""
+        old = self.settings
+        self.settings = settings
+        if settings.tps != old.tps:
+            self.pacer.set_limit(settings.tps)
+            self.adaptive.set_configured(settings.tps, now)
+            self.pacer.set_rate(self.adaptive.rate(now), now)
+        if (settings.retry_deadline_s, settings.retry_initial_s, settings.retry_max_s) != (
+            old.retry_deadline_s,
+            old.retry_initial_s,
+            old.retry_max_s,
+        ):
+            self.retry = RetrySchedule(
+                settings.retry_deadline_s, settings.retry_initial_s, settings.retry_max_s
+            )
+        self.pump()
+
     def on_pool_change(self) -> None:
         """A bind came up or went down."""
         self.pump()

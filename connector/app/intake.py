@@ -126,6 +126,11 @@ class Intake:
     def stop(self) -> None:
         self._running = False
 
+    def reconfigure(self, router: Router, carriers: Mapping[str, CarrierPlanning]) -> None:
+        """A reload: new routing and per-carrier limits for the entries read from now on."""
+        self.router = router
+        self.carriers = dict(carriers)
+
     async def take(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> list[int]:
         """Build and write one batch; returns 1 per entry written, 0 per entry seen before."""
         now = self._wall()

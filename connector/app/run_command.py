@@ -22,4 +22,4 @@ def run(args: argparse.Namespace) -> int:
         return 1
     from connector.app.daemon import run_daemon
 
-    return run_daemon(config)
+    return run_daemon(config, args.config)

@@ -15,7 +15,7 @@ import logging
 import random
 import ssl as ssl_module
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from connector.carrier.client import BindMode, BindRefused, DeliverHandler, SmppClient
 from connector.flow.backoff import ReconnectBackoff
@@ -86,10 +86,10 @@ class SupervisedBind:
         self.task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
-        s = self.pool.settings
         for _attempt in range(2**62):  # ends when stopping; bounded for form's sake
             if self._stopping.is_set():
                 break
+            s = self.pool.settings  # a reload may have changed the window
             self._set_state(BindState.CONNECTING)
             client = SmppClient(
                 system_id=s.system_id,
@@ -201,6 +201,14 @@ class BindPool:
 
     async def stop(self) -> None:
         await asyncio.gather(*(bind.stop() for bind in self.binds))
+
+    def set_window(self, window: int) -> None:
+        """A reload: the new window applies at once to bound sessions and to later binds."""
+        self.settings = replace(self.settings, window=window)
+        for bind in self.binds:
+            if bind.client is not None:
+                bind.client.session.window = window
+                bind.client.protocol.window_changed()
 
     def bound_count(self) -> int:
         return sum(1 for bind in self.transmitters if bind.is_bound)

@@ -202,6 +202,10 @@ class SmppProtocol(asyncio.Protocol):
         if freed:
             self._wake_window_waiters()
 
+    def window_changed(self) -> None:
+        """The session's window was resized: wake waiters that now fit."""
+        self._wake_window_waiters()
+
     def _wake_window_waiters(self) -> None:
         waiters = self._window_waiters
         available = self.session.window_available
