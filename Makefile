@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck pytest bench demo redis-server venv clean
+.PHONY: test lint typecheck pytest bench demo redis-server ops-tools venv clean
 
 venv: $(STAMP)
 
@@ -21,6 +21,20 @@ redis-server:
 	@command -v redis-server >/dev/null 2>&1 || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
 
+# systemd-analyze (unit-file checks) and promtool (alert rules), when they can be installed;
+# the tests that need them skip with a printed reason otherwise. Only promtool is taken out of
+# Debian's prometheus package: no Prometheus server is installed or started.
+ops-tools:
+	@command -v systemd-analyze >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; } || \
+		echo "ops-tools: cannot install systemd: the unit-file checks will be skipped"
+	@command -v promtool >/dev/null 2>&1 || \
+		( set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+		  apt-get update -qq; apt-get download -qq prometheus; \
+		  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool; \
+		  install -m 0755 usr/bin/promtool /usr/local/bin/promtool ) || \
+		echo "ops-tools: cannot install promtool: the alert-rule checks will be skipped"
+
 lint: $(STAMP)
 	$(BIN)/ruff check connector tests bench
 	$(BIN)/ruff format --check connector tests bench
@@ -28,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) redis-server
+pytest: $(STAMP) redis-server ops-tools
 	$(BIN)/pytest
 
 test: lint typecheck pytest

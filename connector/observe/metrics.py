@@ -19,9 +19,21 @@ Wiring (the daemon does this once, at start):
         cm.window_size.set(pool.window_size())
         cm.set_bind_states(bind.state.value for bind in pool.binds)
 
+    async def sample_backlog() -> None:        # Redis: awaited, with a timeout, per scrape
+        groups = await redis.xinfo_groups(f"{prefix}:outbound")   # entries' "lag", "pending"
+        metrics.outbound_lag.set(...); metrics.outbound_pending.set(...)
+        cm.set_work_backlog("normal", lag, pending)               # per carrier work stream/lane
+
     metrics.add_collector(sample_carrier)       # sync: run by render() on every scrape
-    metrics.add_async_collector(sample_backlog)  # async (Redis XINFO/XPENDING): awaited, with
-                                                 # a timeout, by render_async() (the HTTP server)
+    metrics.add_async_collector(sample_backlog)  # async: run by render_async() (HTTP server)
+
+Event counters the app increments where things happen: `cm.retries`, `cm.possible_duplicates`
+(a ResponseTimeout), `cm.mo_messages`, `cm.deliver_sm_response("ESME_ROK")`,
+`cm.entry_to_sent_seconds` / `cm.sent_to_receipt_seconds` (wall-clock seconds),
+`metrics.dead_letters`, `metrics.intake_entries`, `metrics.redis_error("outcomes")`,
+`metrics.redis_reconnects` and `metrics.redis_up` (first success after a failure),
+`metrics.reloads.labels("ok" | "refused")`, `metrics.status_event(status)` for events intake
+decides before any carrier (carrier="none").
 
 A collector that raises is counted in `smpp_connector_collector_errors_total{collector}` and
 logged once until it succeeds again; the scrape still answers with everything else. Families
@@ -36,6 +48,7 @@ This module imports nothing of `connector`: the app maps its own state onto thes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -200,7 +213,9 @@ class CarrierMetrics:
         """`deliver_sm_responses_total{carrier, status}`: status name we answered with."""
         child = self._deliver_sm.get(status)
         if child is None:
-            child = self._deliver_sm[status] = self._child(self._metrics.deliver_sm_responses, status)
+            child = self._deliver_sm[status] = self._child(
+                self._metrics.deliver_sm_responses, status
+            )
         return child
 
     def set_bind_states(self, states: Iterable[str]) -> None:
@@ -234,10 +249,8 @@ class CarrierMetrics:
 
     def _remove(self) -> None:
         for family, values in self._touched:
-            try:
+            with contextlib.suppress(KeyError):  # already gone
                 family.remove(*values)
-            except KeyError:  # pragma: no cover - already gone
-                pass
         self._touched.clear()
 
 
@@ -290,7 +303,9 @@ class Metrics:
             ("carrier", "result"),
         )
         self.parts_sent = counter(
-            "parts_sent_total", "submit_sm PDUs written to a carrier (one per message part).", carrier
+            "parts_sent_total",
+            "submit_sm PDUs written to a carrier (one per message part).",
+            carrier,
         )
         self.retries = counter(
             "retries_total", "Parts scheduled for another submit_sm after a failure.", carrier
@@ -339,6 +354,8 @@ class Metrics:
         self.reloads = counter(
             "reloads_total", "SIGHUP configuration reloads, by result (ok, refused).", ("result",)
         )
+        for result in ("ok", "refused"):
+            self.reloads.labels(result)
         self.collector_errors = counter(
             "collector_errors_total",
             "Scrape-time collectors that raised or timed out.",
@@ -460,7 +477,8 @@ class Metrics:
         """Await `collector()` (e.g. Redis XINFO GROUPS) before each `render_async`.
 
         All async collectors of one scrape run concurrently, each cut at `timeout_s`; a scrape
-        arriving while another is collecting waits for it rather than querying Redis twice.
+        arriving while another is collecting waits for it, so Redis never sees two scrapes'
+        queries at once.
         """
         self._async_collectors.append((name or _name_of(collector), collector, timeout_s))
 
@@ -500,9 +518,7 @@ class Metrics:
         self.collector_errors.labels(name).inc()
         if name not in self._failing:  # once per failure streak, not once per scrape
             self._failing.add(name)
-            _log.warning(
-                "metrics collector %s failed: %s: %s", name, type(error).__name__, error
-            )
+            _log.warning("metrics collector %s failed: %s: %s", name, type(error).__name__, error)
 
     def _collector_ok(self, name: str) -> None:
         if name in self._failing:

@@ -19,7 +19,9 @@ Fault injection:
   unbind, the N-th is never answered); `drop_scope="connection"` (default) counts per
   connection, so every new connection is dropped at its own N-th submit; `"global"` counts
   across all connections and drops whichever connection brings every N-th submit;
-* `response_delay_s`: every response is held back that long, still pipelined.
+* `response_delay_s`: every response is held back that long, still pipelined; receipts keep
+  their own clock (`receipt_delay_s` after the submit), so a shorter receipt delay makes the
+  receipt overtake its submit_sm_resp.
 """
 
 from __future__ import annotations
@@ -707,10 +709,6 @@ class Smsc:
         deliver_sm_resp command_status of each part; raises NoReceiverError when no
         receiver is bound, ConnectionClosed or ResponseTimeout when the session fails.
         """
-        account = self._mo_account(system_id)
-        conn = self._pick(account, need_window=False) if account is not None else None
-        if conn is None:
-            raise NoReceiverError(f"no receiver bound for {system_id or 'any system_id'}")
         self._mo_ref = (self._mo_ref + 1) & 0xFFFF
         pdus = build_mo(
             source,
@@ -722,22 +720,44 @@ class Smsc:
             data_coding=data_coding,
             ref=self._mo_ref if udh16 or sar else self._mo_ref & 0xFF,
         )
+        return await self.send_deliver(pdus, system_id=system_id)
+
+    async def send_deliver(
+        self, pdus: list[p.DeliverSm], *, system_id: str | None = None
+    ) -> list[int]:
+        """Send these deliver_sm as they are (MO parts, or a hand-made receipt, malformed on
+        purpose) to one bound receiver; returns each deliver_sm_resp command_status.
+
+        Raises like `send_mo`.
+        """
+        account = self._mo_account(system_id)
+        conn = self._pick(account, need_window=False) if account is not None else None
+        if conn is None:
+            raise NoReceiverError(f"no receiver bound for {system_id or 'any system_id'}")
         futures: list[asyncio.Future[p.Pdu]] = []
         try:
             for pdu in pdus:
                 await conn.wait_for_window()
                 futures.append(conn.request(pdu))
-                self.stats.mo_sent += 1
+                if pdu.esm_class & c.ESM_CLASS_SMSC_DELIVERY_RECEIPT:
+                    self.stats.receipts_sent += 1
+                else:
+                    self.stats.mo_sent += 1
         except BaseException:
             for future in futures:  # nobody will await them: keep their errors quiet
                 future.add_done_callback(_consume)
             raise
         results = await asyncio.gather(*futures, return_exceptions=True)
         statuses: list[int] = []
-        for result in results:
+        for pdu, result in zip(pdus, results, strict=True):
             if isinstance(result, BaseException):
                 raise result
             statuses.append(result.command_status)
+            if pdu.esm_class & c.ESM_CLASS_SMSC_DELIVERY_RECEIPT:  # never retried: counted here
+                if result.command_status == c.ESME_ROK:
+                    self.stats.receipts_acked += 1
+                else:
+                    self.stats.receipts_failed += 1
         return statuses
 
     def _mo_account(self, system_id: str | None) -> _Account | None:
@@ -905,22 +925,24 @@ class Smsc:
         message_id = f"{number:x}" if config.message_id_format == "hex" else str(number)
         response = resp_cls(c.ESME_ROK, pdu.sequence_number, message_id=message_id)
         if config.response_delay_s > 0:
-            self._later(config.response_delay_s, self._accept_later, (conn, response, pdu, number))
+            self._later(config.response_delay_s, self._answer_later, (conn, response, pdu))
         else:
             conn.send(response)
-            self._accepted(conn, account, pdu, message_id, number)
+            self._keep_record(account, pdu, message_id)
+        # The network delivers on its own clock: the receipt is due `receipt_delay_s` after the
+        # submit, so with a longer `response_delay_s` it overtakes the submit_sm_resp, as
+        # receipts do on real SMSCs.
+        self._schedule_receipt(account, pdu, message_id, number)
 
-    def _accept_later(self, item: tuple[_Connection, p._MessageIdResp, Submit, int]) -> None:
-        conn, response, pdu, number = item
+    def _answer_later(self, item: tuple[_Connection, p._MessageIdResp, Submit]) -> None:
+        conn, response, pdu = item
         if conn.dropped or conn.session.is_closed or conn.account is None:
             return
         conn.send(response)
-        self._accepted(conn, conn.account, pdu, response.message_id, number)
+        self._keep_record(conn.account, pdu, response.message_id)
 
-    def _accepted(
-        self, conn: _Connection, account: _Account, pdu: Submit, message_id: str, number: int
-    ) -> None:
-        """The submit was answered ESME_ROK: record it, schedule its receipt."""
+    def _keep_record(self, account: _Account, pdu: Submit, message_id: str) -> None:
+        """The submit was answered ESME_ROK: record it."""
         config = self.config
         if self._recorder is not None or config.keep_records:
             record = self._record(account.system_id, pdu, message_id)
@@ -928,6 +950,12 @@ class Smsc:
                 self._recorder.write(record)
             if config.keep_records:
                 self.records.append(record)
+
+    def _schedule_receipt(
+        self, account: _Account, pdu: Submit, message_id: str, number: int
+    ) -> None:
+        """The submit was accepted: its receipt, if one is wanted, after `receipt_delay_s`."""
+        config = self.config
         wanted = pdu.registered_delivery & 0x03
         if not config.receipts or wanted not in (1, 2):
             return

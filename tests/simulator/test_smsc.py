@@ -521,6 +521,22 @@ async def test_response_delay_keeps_responses_pipelined(
     assert 0.29 <= elapsed < 1.5  # 8 serialized responses would take 2.4 s
 
 
+async def test_receipt_overtakes_a_delayed_response(make_smsc: MakeSmsc, connect: Connect) -> None:
+    smsc, port = await make_smsc(response_delay_s=0.3, receipt_delay_s=0.0, keep_records=True)
+    order: list[str] = []
+
+    def on_deliver(pdu: p.Pdu) -> int:
+        order.append("receipt")
+        return c.ESME_ROK
+
+    client = await connect(port, on_deliver=on_deliver)
+    response = await submit(client, submit_pdu("33612345678"))
+    order.append("response")
+    assert response.command_status == c.ESME_ROK
+    assert order == ["receipt", "response"]
+    assert len(smsc.records) == 1  # recorded once answered
+
+
 # ------------------------------------------------------------------------------- (f) drops
 
 
@@ -646,6 +662,24 @@ async def test_mo_returns_the_handler_statuses_and_needs_a_receiver(
     await connect(port, bind="receiver", on_deliver=Inbox(status=c.ESME_RX_T_APPN))
     statuses = await asyncio.wait_for(smsc.send_mo("1", "2", "abcdef", parts=2), STEP_S)
     assert statuses == [c.ESME_RX_T_APPN, c.ESME_RX_T_APPN]
+
+
+async def test_send_deliver_sends_hand_made_pdus_as_they_are(
+    make_smsc: MakeSmsc, connect: Connect
+) -> None:
+    smsc, port = await make_smsc()
+    inbox = Inbox()
+    await connect(port, on_deliver=inbox)
+    receipt = p.DeliverSm(
+        source_addr="1",
+        destination_addr="2",
+        esm_class=c.ESM_CLASS_SMSC_DELIVERY_RECEIPT,
+        short_message=b"this is no receipt text",
+    )
+    assert await asyncio.wait_for(smsc.send_deliver([receipt]), STEP_S) == [c.ESME_ROK]
+    assert inbox.pdus == [receipt]
+    assert smsc.stats.receipts_sent == smsc.stats.receipts_acked == 1
+    assert smsc.stats.mo_sent == 0
 
 
 def test_build_mo_cuts_evenly_and_checks_its_arguments() -> None:
