@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import socket
-import sys
 from dataclasses import dataclass, field
 from dataclasses import replace as _replace
-from datetime import UTC, datetime
 
 import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from connector import __version__
 from connector.app.dispatch import CarrierDispatcher, CarrierSettings
 from connector.app.inbound import Inbound
 from connector.app.intake import CarrierPlanning, Intake
@@ -31,7 +29,15 @@ from connector.carrier.pool import BindPool, BindSettings
 from connector.config.load import load_config
 from connector.config.schema import CarrierConfig, Config, ConfigError
 from connector.domain.routing import Router
-from connector.streams.store import Store
+from connector.observe import (
+    Metrics,
+    MetricsServer,
+    Notifier,
+    configure_logging,
+    readiness,
+    start_http,
+)
+from connector.streams.store import LANES, Store
 
 _log = logging.getLogger("connector")
 
@@ -117,6 +123,9 @@ class Daemon:
     _reload_wanted: bool = False
     _reloading: bool = False
     _reload_task: asyncio.Task[None] | None = None
+    metrics: Metrics = field(default_factory=lambda: Metrics(version=__version__))
+    notifier: Notifier = field(default_factory=Notifier.from_env)
+    http: MetricsServer | None = None
 
     @classmethod
     def build(cls, config: Config) -> Daemon:
@@ -150,20 +159,89 @@ class Daemon:
             reassembly_timeout_s=config.mo.reassembly_timeout_s,
         )
         daemon = cls(config, client, store, intake, inbound)
+        intake.metrics = daemon.metrics
+        inbound.metrics = daemon.metrics
         for name, carrier in config.carriers.items():
             daemon._add_carrier(name, carrier, config)
+        daemon.metrics.add_collector(daemon._sample_carriers, "carriers")
+        daemon.metrics.add_async_collector(daemon._sample_backlog, name="backlog")
         return daemon
+
+    def _redis_error(self, operation: str) -> None:
+        self.metrics.redis_error(operation).inc()
+        self.metrics.redis_up.set(0)
+
+    def _sample_carriers(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for name, dispatcher in self.dispatchers.items():
+            cm = self.metrics.for_carrier(name)
+            pool = self.pools[name]
+            snapshot = dispatcher.adaptive.snapshot(now)
+            cm.tps_configured.set(snapshot.configured_tps)
+            cm.tps_effective.set(snapshot.effective_tps)
+            cm.throttle_paused.set(1 if snapshot.paused else 0)
+            cm.window_in_use.set(pool.window_in_use())
+            cm.window_size.set(pool.window_size())
+            cm.set_bind_states(bind.state.value for bind in pool.binds)
+            cm.work_in_flight.set(dispatcher.in_flight)
+            cm.queued_parts.set(dispatcher.queued_parts)
+
+    async def _sample_backlog(self) -> None:
+        try:
+            lag, pending = await self.store.backlog(self.store.outbound)
+            if lag is not None:
+                self.metrics.outbound_lag.set(lag)
+            self.metrics.outbound_pending.set(pending)
+            for name in self.dispatchers:
+                cm = self.metrics.for_carrier(name)
+                for lane in LANES:
+                    lag, pending = await self.store.backlog(self.store.work_stream(name, lane))
+                    cm.set_work_backlog(lane, lag, pending)
+            self.metrics.redis_up.set(1)
+        except (RedisError, OSError):
+            self._redis_error("metrics")
+            raise
 
     def _add_carrier(self, name: str, carrier: CarrierConfig, config: Config) -> None:
         pool = BindPool(bind_settings(name, carrier))
-        dispatcher = CarrierDispatcher(carrier_settings(name, carrier, config), self.store, pool)
+        dispatcher = CarrierDispatcher(
+            carrier_settings(name, carrier, config),
+            self.store,
+            pool,
+            metrics=self.metrics.for_carrier(name),
+        )
         dispatcher.inbound = self.inbound
+        dispatcher.redis_errors = self._redis_error
         pool.on_deliver = dispatcher.on_deliver
         pool.on_change = dispatcher.on_pool_change
         self.pools[name] = pool
         self.dispatchers[name] = dispatcher
 
     async def run(self) -> int:
+        watchdog = asyncio.ensure_future(self.notifier.run_watchdog(self.stopping))
+        try:
+            return await self._run()
+        finally:
+            self.notifier.stopping()
+            self.stopping.set()
+            await asyncio.gather(watchdog, return_exceptions=True)
+            if self.http is not None:
+                await self.http.stop()
+            self.notifier.close()
+
+    async def _run(self) -> int:
+        listen = self.config.metrics
+        try:
+            self.http = await start_http(
+                listen.host,
+                listen.port,
+                self.metrics,
+                readiness(
+                    self.redis.ping, lambda: {n: p.bound_count() for n, p in self.pools.items()}
+                ),
+            )
+        except OSError as error:
+            _log.error("metrics endpoint %s not started: %s", listen.listen, error)
         await self._ensure_groups()
         if self.stopping.is_set():
             await self.redis.aclose()
@@ -182,11 +260,14 @@ class Daemon:
             self.store.consumer,
             ", ".join(self.config.carriers),
         )
+        self.metrics.redis_up.set(1)
+        self.notifier.ready(f"carriers: {', '.join(self.config.carriers)}")
         await self.stopping.wait()
         if self._reload_task is not None:
             with contextlib.suppress(Exception):
                 await self._reload_task
         _log.info("stopping: draining submits in flight")
+        self.notifier.stopping()
         self.intake.stop()
         intake_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -235,7 +316,10 @@ class Daemon:
         try:
             while self._reload_wanted and not self.stopping.is_set():
                 self._reload_wanted = False
-                await self.reload()
+                self.notifier.reloading()
+                applied = await self.reload()
+                self.metrics.reloads.labels("ok" if applied else "refused").inc()
+                self.notifier.ready()
         finally:
             self._reloading = False
 
@@ -275,6 +359,7 @@ class Daemon:
             await dispatcher.stop_reading()
             await dispatcher.drain(self.config.daemon.shutdown_timeout_s)
             await pool.stop()
+            self.metrics.remove_carrier(name)
         for name, carrier in new.carriers.items():
             if name not in old.carriers:
                 _log.info("reload: carrier %s added", name)
@@ -316,33 +401,8 @@ async def serve(config: Config, path: str | None = None) -> int:
     return await daemon.run()
 
 
-class _JsonFormatter(logging.Formatter):
-    """One JSON object per line for journald (structured logging proper comes with metrics)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        event = {
-            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "event": record.getMessage(),
-        }
-        if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
-        return json.dumps(event, ensure_ascii=False)
-
-
-def configure_logging(config: Config) -> None:
-    level = getattr(logging, config.log.level.upper())
-    handler = logging.StreamHandler(sys.stdout)
-    if config.log.format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-
-
 def run_daemon(config: Config, path: str | None = None) -> int:
-    configure_logging(config)
+    configure_logging(config.log.level, config.log.format, config.log.mask_numbers)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a runtime dependency

@@ -32,6 +32,7 @@ from connector.domain.receipts import ReceiptParseError, is_receipt, parse_recei
 from connector.flow.adaptive import AdaptiveRate
 from connector.flow.backoff import RetrySchedule
 from connector.flow.pacer import Pacer
+from connector.observe.metrics import CarrierMetrics, Metrics
 from connector.smpp import constants as c
 from connector.smpp import pdu as p
 from connector.streams.store import LANES, Lane, Store, WorkItem, work_item_decoder
@@ -130,6 +131,7 @@ class CarrierDispatcher:
         *,
         clock: Callable[[], float] | None = None,
         wall: Callable[[], float] = time.time,
+        metrics: CarrierMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.name
@@ -146,7 +148,7 @@ class CarrierDispatcher:
         self._room = asyncio.Event()
         self._ops: list[dict[str, Any]] = []
         self._op_owners: list[_Item | None] = []
-        self._receipt_ops: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._receipt_ops: list[tuple[dict[str, Any], str, asyncio.Future[int]]] = []
         self._flushing = False
         self._flushing_receipts = False
         self._timer: asyncio.TimerHandle | None = None
@@ -164,6 +166,8 @@ class CarrierDispatcher:
         )
         self.references = ReferenceAllocator(ref_16bit=settings.reference_16bit)
         self.stats = DispatchStats()
+        self.metrics = metrics or Metrics(process_metrics=False).for_carrier(settings.name)
+        self.redis_errors: Callable[[str], None] = lambda _operation: None
         self._reader: asyncio.Task[None] | None = None
         self.inbound: Inbound | None = None
         self._high_cap = max(16, settings.prefetch // 4)
@@ -256,6 +260,7 @@ class CarrierDispatcher:
                 raise
             except (RedisError, OSError) as error:
                 _log.warning("carrier %s: reading work failed: %s", self.name, error)
+                self.redis_errors("read_work")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -431,6 +436,7 @@ class CarrierDispatcher:
                 continue
             part.submitted_at = now
             self.stats.submitted += 1
+            self.metrics.parts_sent.inc()
             future.add_done_callback(partial(self._on_response, part))
 
     def _wake_at(self, when: float) -> None:
@@ -472,11 +478,14 @@ class CarrierDispatcher:
     def _on_response(self, part: _Part, future: asyncio.Future[p.Pdu]) -> None:
         now = self._clock()
         owner = part.owner
+        m = self.metrics
         if future.cancelled():
             self._retry(part, now, "cancelled")
         elif (error := future.exception()) is not None:
             if isinstance(error, ResponseTimeout):
                 self.stats.timeouts += 1
+                m.submits_timeout.inc()
+                m.possible_duplicates.inc()
                 _log.warning(
                     "carrier %s: no submit_sm_resp for %s part %d: possible duplicate",
                     self.name,
@@ -487,11 +496,17 @@ class CarrierDispatcher:
         else:
             response = future.result()
             status = response.command_status
+            m.submit_response_seconds.observe(now - part.submitted_at)
             if status == c.ESME_ROK and isinstance(response, p.SubmitSmResp):
                 self.stats.accepted += 1
+                m.submits_ok.inc()
                 self.adaptive.on_success(now)
                 if not owner.done:
                     owner.remaining -= 1
+                    if owner.remaining == 0:
+                        m.entry_to_sent_seconds.observe(
+                            max(0.0, self._wall() - owner.item.queued_at)
+                        )
                     keys = list(
                         message_ids.receipt_keys(
                             response.message_id,
@@ -510,14 +525,21 @@ class CarrierDispatcher:
                     )
             elif status in THROTTLING:
                 self.stats.throttled += 1
+                m.submits_throttled.inc()
+                if self.adaptive.paused_until <= now:
+                    _log.warning(
+                        "carrier %s throttling (%s): slowing down", self.name, c.status_name(status)
+                    )
                 paused_until = self.adaptive.on_throttled(now, random.random())
                 self.pacer.hold_until(paused_until)
                 self._requeue(part, front=True)  # the throttled part goes first
             elif status in TEMPORARY or response.command_id == c.GENERIC_NACK:
                 self.stats.temporary += 1
+                m.submits_temporary.inc()
                 self._retry(part, now, c.status_name(status))
             else:
                 self.stats.permanent += 1
+                m.submits_permanent.inc()
                 if not owner.done:
                     owner.done = True
                     self._queue_op(
@@ -537,6 +559,7 @@ class CarrierDispatcher:
         if owner.done:
             return
         self.stats.retries += 1
+        self.metrics.retries.inc()
         part.attempt += 1
         expires = owner.item.expires_at
         at = self.retry.next_retry_at(
@@ -595,10 +618,13 @@ class CarrierDispatcher:
                 self._ops, self._op_owners = [], []
                 for _attempt in range(1_000_000):
                     try:
-                        await self.store.outcomes(ops, _iso_now(self._wall()))
+                        wall = self._wall()
+                        _, emitted = await self.store.outcomes(ops, _iso_now(wall), wall)
+                        self._count_statuses(emitted)
                         break
                     except (RedisError, OSError) as error:
                         _log.warning("carrier %s: writing outcomes failed: %s", self.name, error)
+                        self.redis_errors("outcomes")
                         await asyncio.sleep(backoff)
                         backoff = min(backoff * 2, 5.0)
                 for owner in owners:
@@ -614,6 +640,18 @@ class CarrierDispatcher:
 
     def on_deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int]:
         """deliver_sm / data_sm from the carrier: the answer waits for Redis (CONTRACT §3, §4)."""
+        result = self._deliver(pdu)
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(self._answered_later)
+        else:
+            self.metrics.deliver_sm_response(c.status_name(result)).inc()
+        return result
+
+    def _answered_later(self, future: asyncio.Future[int]) -> None:
+        status = future.result() if not future.cancelled() else c.ESME_RX_T_APPN
+        self.metrics.deliver_sm_response(c.status_name(status)).inc()
+
+    def _deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int]:
         if not isinstance(pdu, (p.DeliverSm, p.DataSm)):
             return c.ESME_RINVCMDID
         if not is_receipt(pdu):
@@ -628,40 +666,59 @@ class CarrierDispatcher:
                 receipt.reason,
                 receipt.raw[:200],
             )
-            self._count_receipt("unparseable")
+            self._count_receipt("unparseable", "none")
             return c.ESME_ROK
         status = receipt.status
         if status is None:  # intermediate or not final: nothing to record
-            self._count_receipt("intermediate")
+            self._count_receipt(receipt.stat, "none")
             return c.ESME_ROK
         rec = _rec_encode({"s": status, "r": receipt.contract_receipt()}).decode()
-        keys = list(message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id))  # type: ignore[arg-type]
+        keys = list(
+            message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id)  # type: ignore[arg-type]
+        )
         future: asyncio.Future[int] = self._loop.create_future()
-        self._receipt_ops.append(({"car": self.name, "keys": keys, "rec": rec}, future))
+        op = {"car": self.name, "keys": keys, "rec": rec}
+        self._receipt_ops.append((op, receipt.stat, future))
         if not self._flushing_receipts:
             self._flushing_receipts = True
             self._spawn(self._flush_receipts())
         return future
 
-    def _count_receipt(self, result: str) -> None:
-        self.stats.receipts[result] = self.stats.receipts.get(result, 0) + 1
+    def _count_receipt(self, stat: str, match: str) -> None:
+        """`match`: matched, held, duplicate, unmatched; or none (unparseable, intermediate)."""
+        key = (
+            match
+            if match != "none"
+            else ("unparseable" if stat == "unparseable" else "intermediate")
+        )
+        self.stats.receipts[key] = self.stats.receipts.get(key, 0) + 1
+        self.metrics.receipt(stat, match).inc()
+
+    def _count_statuses(self, emitted: list[str]) -> None:
+        for status in emitted:
+            self.metrics.status_event(status).inc()
 
     async def _flush_receipts(self) -> None:
         try:
             while self._receipt_ops:
                 batch, self._receipt_ops = self._receipt_ops, []
+                wall = self._wall()
                 try:
-                    results = await self.store.receipts(
-                        [op for op, _ in batch], _iso_now(self._wall())
+                    results, emitted, latencies = await self.store.receipts(
+                        [op for op, _, _ in batch], _iso_now(wall), wall
                     )
                 except (RedisError, OSError) as error:
                     _log.warning("carrier %s: writing receipts failed: %s", self.name, error)
-                    for _, future in batch:
+                    self.redis_errors("receipts")
+                    for _, _, future in batch:
                         if not future.done():
                             future.set_result(c.ESME_RX_T_APPN)
                     continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    self._count_receipt(result)
+                self._count_statuses(emitted)
+                for seconds in latencies:
+                    self.metrics.sent_to_receipt_seconds.observe(max(0.0, seconds))
+                for (_, stat, future), result in zip(batch, results, strict=True):
+                    self._count_receipt(stat, result)
                     if not future.done():
                         future.set_result(c.ESME_ROK)
         finally:

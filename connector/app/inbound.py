@@ -20,6 +20,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from connector.domain import contract
+from connector.observe.metrics import Metrics
 from connector.smpp import constants as c
 from connector.smpp import pdu as p
 from connector.streams.store import Store
@@ -48,7 +49,7 @@ def mo_operation(
         event = contract.mo_event(
             source, destination, text, carrier=carrier, parts=1, complete=True, received_at=now
         )
-        return {"t": "s", "ev": event.decode()}
+        return {"t": "s", "ev": event.decode(), "car": carrier}
     bits = 16 if concat.ref_16bit else 8
     group = f"{carrier}:{source}:{destination}:{bits}:{concat.reference}:{concat.total}"
     return {
@@ -84,6 +85,7 @@ class Inbound:
         self.messages = 0
         self.parts = 0
         self.failed_writes = 0
+        self.metrics = Metrics(process_metrics=False)
 
     def handle(
         self, carrier: str, pdu: p.DeliverSm | p.DataSm, *, gsm7_packed: bool = False
@@ -120,6 +122,7 @@ class Inbound:
                     )
                 except (RedisError, OSError) as error:
                     self.failed_writes += len(batch)
+                    self.metrics.redis_error("mo").inc()
                     _log.warning("MO write failed (%s); answering ESME_RX_T_APPN", error)
                     for _, future in batch:
                         if not future.done():
@@ -127,7 +130,9 @@ class Inbound:
                     continue
                 for (op, future), result in zip(batch, results, strict=True):
                     self.parts += op["t"] == "p"
-                    self.messages += result == 2 or op["t"] == "s"
+                    if result == 2 or op["t"] == "s":
+                        self.messages += 1
+                        self.metrics.for_carrier(op["car"]).mo_messages.inc()
                     if not future.done():
                         future.set_result(c.ESME_ROK)
         finally:

@@ -21,6 +21,7 @@ from connector.domain import contract
 from connector.domain.contract import Accepted, Dead
 from connector.domain.routing import Router
 from connector.domain.tracker import ErrorInfo, StatusChange
+from connector.observe.metrics import Metrics
 from connector.streams.store import IntakeEntry, Store, WorkItem, work_item_encoder
 from connector.text import TextError, count_parts
 
@@ -51,6 +52,15 @@ class IntakeStats:
     no_route: int = 0
 
 
+_event_decoder = msgspec.json.Decoder(dict[str, object])
+
+
+def _carrier_and_status(event: str) -> tuple[str | None, str]:
+    decoded = _event_decoder.decode(event)
+    carrier = decoded.get("carrier")
+    return (carrier if isinstance(carrier, str) else None), str(decoded.get("status"))
+
+
 class Intake:
     """Reads the gateway's stream and turns each entry into work for the carriers."""
 
@@ -73,6 +83,7 @@ class Intake:
         self.claim_idle_s = claim_idle_s
         self._wall = wall
         self.stats = IntakeStats()
+        self.metrics = Metrics(process_metrics=False)
         self._running = False
 
     async def run(self) -> None:
@@ -120,6 +131,8 @@ class Intake:
                 raise
             except (RedisError, OSError) as error:
                 _log.warning("intake: Redis unavailable: %s", error)
+                self.metrics.redis_error("intake").inc()
+                self.metrics.redis_up.set(0)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -135,7 +148,18 @@ class Intake:
         """Build and write one batch; returns 1 per entry written, 0 per entry seen before."""
         now = self._wall()
         batch = [self.build(entry_id, fields, now) for entry_id, fields in entries]
-        return await self.store.intake(batch, contract.format_time(now))
+        written = await self.store.intake(batch, contract.format_time(now))
+        metrics = self.metrics
+        for entry, fresh in zip(batch, written, strict=True):
+            if not fresh:
+                continue  # taken in before (a replay): counted then
+            metrics.intake_entries.inc()
+            if entry.dead is not None:
+                metrics.dead_letters.inc()
+            for event in entry.events:
+                carrier, status = _carrier_and_status(event)
+                metrics.status_event(status, carrier or "none").inc()
+        return written
 
     def build(self, entry_id: str, fields: dict[bytes, bytes], now: float) -> IntakeEntry:
         """One entry's events, work items and dead letter (pure but for the clock)."""

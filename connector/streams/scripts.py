@@ -32,8 +32,12 @@ local smax = ARGV[4]
 local batch = cjson.decode(ARGV[5])
 local status_key = P .. ':status'
 
-local function emit(ev)
+local emitted = {}
+local latencies = {}
+local now = tonumber(ARGV[7] or '0')
+local function emit(ev, status)
   redis.call('XADD', status_key, 'MAXLEN', '~', smax, '*', 'data', ev)
+  if status then emitted[#emitted + 1] = status end
 end
 
 local function event(h, status, err, receipt, ids)
@@ -97,7 +101,9 @@ local function check_final(r, h)
     ev = event(h, 'delivered', nil, cjson.encode(last.r), ids(r, h.parts))
   end
   redis.call('HSET', r, 'st', 'f')
-  emit(ev)
+  emit(ev, chosen and chosen.s or 'delivered')
+  local sat = redis.call('HGET', r, 'sat')
+  if sat and now > 0 then latencies[#latencies + 1] = tostring(now - tonumber(sat)) end
 end
 
 local function apply_receipt(r, k, rec)
@@ -167,9 +173,9 @@ for n, op in ipairs(batch) do
         end
       end
       if h.acc >= h.parts and not h.st then
-        redis.call('HSET', r, 'st', 's')
+        redis.call('HSET', r, 'st', 's', 'sat', tostring(now))
         h.st = 's'
-        emit(event(h, 'sent', nil, nil, ids(r, h.parts)))
+        emit(event(h, 'sent', nil, nil, ids(r, h.parts)), 'sent')
         finish(op.e, op.ws, op.w)
         check_final(r, h)
       end
@@ -180,7 +186,7 @@ for n, op in ipairs(batch) do
     if not h.st then
       redis.call('HSET', r, 'st', 'f')
       local status = op.status or (op.t == 'r' and 'rejected' or 'failed')
-      emit(event(h, status, error_json(op.code, op.smpp, op.desc), nil, ids(r, h.parts)))
+      emit(event(h, status, error_json(op.code, op.smpp, op.desc), nil, ids(r, h.parts)), status)
       finish(op.e, op.ws, op.w)
       out[n] = 1
     elseif h.st == 's' and op.ws and op.ws ~= '' then
@@ -189,7 +195,7 @@ for n, op in ipairs(batch) do
   end
   redis.call('EXPIRE', r, ttl)
 end
-return out
+return {out, emitted, latencies}
 """
 )
 
@@ -224,7 +230,7 @@ for n, op in ipairs(batch) do
     out[n] = 'held'
   end
 end
-return out
+return {out, emitted, latencies}
 """
 )
 

@@ -157,22 +157,35 @@ class Store:
         raw = await self.client.hgetall(self.recipient_key(entry_id, index))
         return {_str(k): _str(v) for k, v in raw.items()}
 
+    async def backlog(self, stream: str) -> tuple[int | None, int]:
+        """(lag, pending) of the group on `stream`: entries not yet read, read and not acked."""
+        groups: Any = await self.client.xinfo_groups(stream)
+        for group in groups:
+            name = group.get("name")
+            if _str(name) == self.group:
+                lag = group.get("lag")
+                return (None if lag is None else int(lag)), int(group.get("pending") or 0)
+        return None, 0
+
     async def pending_count(self, stream: str) -> int:
         info = await self.client.xpending(stream, self.group)
         return int(info["pending"])
 
     # ------------------------------------------------------------------ writing
 
-    async def _call(self, script: AsyncScript, batch: Sequence[Any], at: str, extra: int) -> Any:
-        """One script call: ARGV = prefix, group, at, status maxlen, JSON batch, `extra`."""
+    async def _call(
+        self, script: AsyncScript, batch: Sequence[Any], at: str, extra: int, now: float = 0.0
+    ) -> Any:
+        """One script call: ARGV = prefix, group, at, status maxlen, JSON batch, `extra`, now."""
         batch_json = _json_encode(list(batch))
-        args: list[bytes | str | int] = [
+        args: list[bytes | str | int | float] = [
             self.prefix,
             self.group,
             at,
             self.status_maxlen,
             batch_json,
             extra,
+            repr(now),
         ]
         return await script(args=args)
 
@@ -182,23 +195,35 @@ class Store:
             return []
         return [int(x) for x in await self._call(self._intake, entries, at, self.dead_maxlen)]
 
-    async def outcomes(self, ops: Sequence[dict[str, Any]], at: str) -> list[int]:
+    async def outcomes(
+        self, ops: Sequence[dict[str, Any]], at: str, now: float = 0.0
+    ) -> tuple[list[int], list[str]]:
         """Record accepted / rejected / failed parts; emit the status changes they cause.
 
         Each op is a dict without None values (Lua would see cjson.null, which is truthy):
         t ('a' accepted, 'r' rejected, 'f' failed), e, i, k, n, mid, to, car, meta, and
         for 'a' id and keys (receipt keys), ref; for 'r'/'f' code, smpp, desc, status; ws/w
-        the work stream and item id to acknowledge.
+        the work stream and item id to acknowledge. Returns 1/0 per op (recorded or not) and
+        the statuses of the events the batch emitted.
         """
         if not ops:
-            return []
-        return [int(x) for x in await self._call(self._outcomes, ops, at, self.receipt_ttl_s)]
+            return [], []
+        out, emitted, _ = await self._call(self._outcomes, ops, at, self.receipt_ttl_s, now)
+        return [int(x) for x in out], [_str(x) for x in emitted]
 
-    async def receipts(self, ops: Sequence[dict[str, Any]], at: str) -> list[str]:
-        """Match final receipts; 'matched', 'duplicate', 'held' or 'unmatched' for each."""
+    async def receipts(
+        self, ops: Sequence[dict[str, Any]], at: str, now: float = 0.0
+    ) -> tuple[list[str], list[str], list[float]]:
+        """Match final receipts: 'matched', 'duplicate', 'held' or 'unmatched' for each, the
+        statuses of the events the batch emitted, and `sent` → final seconds of each final."""
         if not ops:
-            return []
-        return [_str(x) for x in await self._call(self._receipts, ops, at, self.held_ttl_s)]
+            return [], [], []
+        out, emitted, latencies = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
+        return (
+            [_str(x) for x in out],
+            [_str(x) for x in emitted],
+            [float(_str(x)) for x in latencies],
+        )
 
     async def mo(
         self, ops: Sequence[dict[str, Any]], at: str, *, maxlen: int, timeout_s: float, now: float

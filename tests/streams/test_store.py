@@ -54,6 +54,16 @@ def _accept(
     return op
 
 
+async def _outcomes(store: Store, ops: list[dict[str, Any]], at: str) -> list[int]:
+    results, _ = await store.outcomes(ops, at)
+    return results
+
+
+async def _receipts(store: Store, ops: list[dict[str, Any]], at: str) -> list[str]:
+    results, _, _ = await store.receipts(ops, at)
+    return results
+
+
 def _receipt(key: str, status: str = "delivered", stat: str = "DELIVRD") -> dict[str, Any]:
     rec = {"s": status, "r": {"stat": stat, "err": "000", "done_at": "2026-11-26T13:00:04Z"}}
     return {"car": "airtel-cd", "keys": [key], "rec": json.dumps(rec)}
@@ -90,9 +100,9 @@ async def test_sent_needs_every_part_then_acks_entry_and_work(store: Store) -> N
     await store.intake([IntakeEntry(id=entry, n=1, work=[(ws, "{}")])], AT)
     work = await store.read([ws], 10, block_ms=None)
     work_id = work[0][1][0][0]
-    assert await store.outcomes([_accept(entry, 0, "aa", n=2, ws=ws, w=work_id)], AT) == [1]
+    assert await _outcomes(store, [_accept(entry, 0, "aa", n=2, ws=ws, w=work_id)], AT) == [1]
     assert await _statuses(store) == []
-    assert await store.outcomes([_accept(entry, 1, "bb", n=2, ws=ws, w=work_id)], AT) == [1]
+    assert await _outcomes(store, [_accept(entry, 1, "bb", n=2, ws=ws, w=work_id)], AT) == [1]
     events = await _statuses(store)
     assert [e["status"] for e in events] == ["sent"]
     assert events[0] == {
@@ -114,7 +124,7 @@ async def test_sent_needs_every_part_then_acks_entry_and_work(store: Store) -> N
 async def test_accepting_a_part_twice_is_recorded_once(store: Store) -> None:
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=1)], AT)
-    assert await store.outcomes([_accept(entry, 0, "aa", n=2)] * 2, AT) == [1, 0]
+    assert await _outcomes(store, [_accept(entry, 0, "aa", n=2)] * 2, AT) == [1, 0]
     state = await store.recipient_state(entry, 0)
     assert state["acc"] == "1"
 
@@ -122,11 +132,11 @@ async def test_accepting_a_part_twice_is_recorded_once(store: Store) -> None:
 async def test_receipts_combine_parts_into_one_final_status(store: Store) -> None:
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=1)], AT)
-    await store.outcomes([_accept(entry, 0, "aa", n=2), _accept(entry, 1, "bb", n=2)], AT)
-    assert await store.receipts([_receipt("aa")], AT) == ["matched"]
-    assert await store.receipts([_receipt("aa")], AT) == ["duplicate"]
+    await _outcomes(store, [_accept(entry, 0, "aa", n=2), _accept(entry, 1, "bb", n=2)], AT)
+    assert await _receipts(store, [_receipt("aa")], AT) == ["matched"]
+    assert await _receipts(store, [_receipt("aa")], AT) == ["duplicate"]
     assert [e["status"] for e in await _statuses(store)] == ["sent"]
-    assert await store.receipts([_receipt("bb", "undelivered", "UNDELIV")], AT) == ["matched"]
+    assert await _receipts(store, [_receipt("bb", "undelivered", "UNDELIV")], AT) == ["matched"]
     events = await _statuses(store)
     assert [e["status"] for e in events] == ["sent", "undelivered"]
     assert events[1]["error"]["code"] == "receipt"
@@ -136,9 +146,9 @@ async def test_receipts_combine_parts_into_one_final_status(store: Store) -> Non
 async def test_receipt_before_its_response_is_held_then_applied_in_order(store: Store) -> None:
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=1)], AT)
-    assert await store.receipts([_receipt("aa")], AT) == ["held"]
+    assert await _receipts(store, [_receipt("aa")], AT) == ["held"]
     assert await _statuses(store) == []
-    await store.outcomes([_accept(entry, 0, "aa")], AT)
+    await _outcomes(store, [_accept(entry, 0, "aa")], AT)
     events = await _statuses(store)
     assert [e["status"] for e in events] == ["sent", "delivered"]
     assert events[1]["receipt"] == {
@@ -152,8 +162,8 @@ async def test_rejected_part_is_final_with_the_smpp_status(store: Store) -> None
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=1)], AT)
     op = _accept(entry, 0, "", t="r", code="smsc_rejected", smpp=11, desc="ESME_RINVDSTADR")
-    assert await store.outcomes([op], AT) == [1]
-    assert await store.outcomes([op], AT) == [0]
+    assert await _outcomes(store, [op], AT) == [1]
+    assert await _outcomes(store, [op], AT) == [0]
     events = await _statuses(store)
     assert [e["status"] for e in events] == ["rejected"]
     assert events[0]["error"] == {
@@ -168,7 +178,19 @@ async def test_rejected_part_is_final_with_the_smpp_status(store: Store) -> None
 async def test_entry_is_acked_only_when_every_recipient_finished(store: Store) -> None:
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=2)], AT)
-    await store.outcomes([_accept(entry, 0, "aa", i=0)], AT)
+    await _outcomes(store, [_accept(entry, 0, "aa", i=0)], AT)
     assert await store.pending_count(store.outbound) == 1
-    await store.outcomes([_accept(entry, 0, "bb", i=1)], AT)
+    await _outcomes(store, [_accept(entry, 0, "bb", i=1)], AT)
     assert await store.pending_count(store.outbound) == 0
+
+
+async def test_scripts_report_the_statuses_they_emitted(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    _, emitted = await store.outcomes([_accept(entry, 0, "aa")], AT)
+    assert emitted == ["sent"]
+    _, emitted, latencies = await store.receipts(
+        [_receipt("aa", "undelivered", "UNDELIV")], AT, now=1.0
+    )
+    assert emitted == ["undelivered"]
+    assert len(latencies) == 1
