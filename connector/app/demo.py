@@ -123,12 +123,41 @@ async def _burst(url: str, prefix: str) -> None:
         await client.aclose()
 
 
+KEY_METRICS = (
+    "smpp_connector_submits_total",
+    "smpp_connector_status_events_total",
+    "smpp_connector_receipts_total",
+    "smpp_connector_tps_configured",
+    "smpp_connector_tps_effective",
+    "smpp_connector_binds",
+    "smpp_connector_submit_response_seconds_count",
+    "smpp_connector_submit_response_seconds_sum",
+    "smpp_connector_dead_letters_total",
+)
+
+
+async def _key_metrics(host: str, port: int) -> list[str]:
+    """The interesting non-zero samples of the daemon's /metrics."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    body = raw.decode().partition("\r\n\r\n")[2]
+    return [
+        line
+        for line in body.splitlines()
+        if line.startswith(KEY_METRICS) and not line.endswith(" 0.0")
+    ]
+
+
 async def _demo() -> int:
     config = load_config(CONFIG)
     url, prefix = config.redis.url, config.redis.prefix
     redis_port = int(url.rsplit(":", 1)[1].split("/")[0])
     carrier = config.carriers["airtel-cd"]
-    for port, what in ((redis_port, "redis"), (carrier.port, "simulator")):
+    ports = ((redis_port, "redis"), (carrier.port, "simulator"), (config.metrics.port, "metrics"))
+    for port, what in ports:
         if not _port_free(port):
             print(f"port {port} ({what}) is taken; stop whatever uses it and try again")
             return 1
@@ -215,6 +244,9 @@ async def _demo() -> int:
             return code
         print(f"\nA burst of {BURST} messages through one carrier at tps {carrier.tps:g}")
         await _burst(url, prefix)
+        print(f"\nKey metrics (http://{config.metrics.listen}/metrics):")
+        for line in await _key_metrics(config.metrics.host, config.metrics.port):
+            print("  " + line)
         return 0
     finally:
         for process in reversed(processes):

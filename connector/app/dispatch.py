@@ -259,7 +259,12 @@ class CarrierDispatcher:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:
-                _log.warning("carrier %s: reading work failed: %s", self.name, error)
+                _log.warning(
+                    "carrier %s: reading work failed: %s",
+                    self.name,
+                    error,
+                    extra={"carrier": self.name},
+                )
                 self.redis_errors("read_work")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -273,7 +278,10 @@ class CarrierDispatcher:
                 await self._take(fresh, replay=True)
 
     async def _take(
-        self, batch: list[tuple[str, tuple[str, dict[bytes, bytes]]]], *, replay: bool
+        self,
+        batch: list[tuple[str, tuple[str, dict[bytes, bytes]]]],
+        *,
+        replay: bool,
     ) -> None:
         now = self._clock()
         for stream, (work_id, fields) in batch:
@@ -284,7 +292,11 @@ class CarrierDispatcher:
                 item = work_item_decoder.decode(fields[b"w"])
             except (KeyError, msgspec.DecodeError) as error:
                 _log.error(
-                    "carrier %s: unreadable work item %s dropped: %s", self.name, work_id, error
+                    "carrier %s: unreadable work item %s dropped: %s",
+                    self.name,
+                    work_id,
+                    error,
+                    extra={"carrier": self.name},
                 )
                 await self.store.ack(stream, [work_id])
                 continue
@@ -491,6 +503,7 @@ class CarrierDispatcher:
                     self.name,
                     owner.item.mid,
                     part.k,
+                    extra={"carrier": self.name},
                 )
             self._retry(part, now, f"{type(error).__name__}: {error}")
         else:
@@ -528,7 +541,10 @@ class CarrierDispatcher:
                 m.submits_throttled.inc()
                 if self.adaptive.paused_until <= now:
                     _log.warning(
-                        "carrier %s throttling (%s): slowing down", self.name, c.status_name(status)
+                        "carrier %s throttling (%s): slowing down",
+                        self.name,
+                        c.status_name(status),
+                        extra={"carrier": self.name},
                     )
                 paused_until = self.adaptive.on_throttled(now, random.random())
                 self.pacer.hold_until(paused_until)
@@ -665,6 +681,7 @@ class CarrierDispatcher:
                 self.name,
                 receipt.reason,
                 receipt.raw[:200],
+                extra={"carrier": self.name},
             )
             self._count_receipt("unparseable", "none")
             return c.ESME_ROK

@@ -167,7 +167,12 @@ class Intake:
         decoded = contract.decode_outbound(entry_id, fields)
         if isinstance(decoded, Dead):
             self.stats.dead += 1
-            _log.info("intake: entry %s dead-lettered: %s", entry_id, decoded.reason)
+            _log.info(
+                "intake: entry %s dead-lettered: %s",
+                entry_id,
+                decoded.reason,
+                extra={"entry_id": entry_id, "message_id": decoded.message_id},
+            )
             events = [e.decode() for e in contract.dead_events(decoded, now)]
             dead = contract.dead_letter(decoded.reason, self.store.outbound, entry_id, fields)
             return IntakeEntry(id=entry_id, n=0, events=events, dead=dead.decode())

@@ -146,15 +146,26 @@ class SupervisedBind:
                 self.name,
                 reason,
                 self.backoff.auth_failure_s,
+                extra={"carrier": self.pool.settings.carrier, "bind": self.name},
             )
         else:
-            _log.warning("bind %s down: %s", self.name, reason)
+            _log.warning(
+                "bind %s down: %s",
+                self.name,
+                reason,
+                extra={"carrier": self.pool.settings.carrier, "bind": self.name},
+            )
 
     def _set_state(self, state: BindState) -> None:
         if state is not self.state:
             self.state = state
             if state is BindState.BOUND:
-                _log.info("bind %s bound to %s:%d", self.name, *self.pool.address)
+                _log.info(
+                    "bind %s bound to %s:%d",
+                    self.name,
+                    *self.pool.address,
+                    extra={"carrier": self.pool.settings.carrier, "bind": self.name},
+                )
             self.pool.bind_changed(self)
 
     async def stop(self) -> None:
