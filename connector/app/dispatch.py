@@ -169,6 +169,7 @@ class CarrierDispatcher:
         self.metrics = metrics or Metrics(process_metrics=False).for_carrier(settings.name)
         self.redis_errors: Callable[[str], None] = lambda _operation: None
         self._reader: asyncio.Task[None] | None = None
+        self._draining = False
         self.inbound: Inbound | None = None
         self._high_cap = max(16, settings.prefetch // 4)
         self._running = False
@@ -181,7 +182,10 @@ class CarrierDispatcher:
         self._reader = asyncio.ensure_future(self._read_loop())
 
     async def stop_reading(self) -> None:
+        """Shutdown: read nothing more and submit nothing new; what is queued here stays
+        pending in Redis for the next start, what is in flight may still finish (`drain`)."""
         self._running = False
+        self._draining = True
         self._room.set()
         if self._reader is not None:
             self._reader.cancel()
@@ -417,7 +421,10 @@ class CarrierDispatcher:
 
     def pump(self) -> None:
         """Send what the window, the pace and any throttle pause allow right now."""
+        if self._draining:
+            return
         now = self._clock()
+        wall = self._wall()
         adaptive = self.adaptive
         if adaptive.paused(now):
             self._wake_at(adaptive.paused_until)
@@ -431,7 +438,12 @@ class CarrierDispatcher:
             part = self._next_part()
             if part is None:
                 return
-            if part.owner.done:
+            owner = part.owner
+            if owner.done:
+                continue
+            expires = owner.item.expires_at
+            if expires is not None and wall >= expires:
+                self._expire(owner)  # it waited here too long: never send it late
                 continue
             client = pool.pick()
             if client is None:
@@ -445,7 +457,7 @@ class CarrierDispatcher:
                 future = client.submit_nowait(part.pdu)
             except ConnectionClosed:
                 self._requeue(part, front=True)
-                continue
+                return  # the pool will say when a bind is back
             part.submitted_at = now
             self.stats.submitted += 1
             self.metrics.parts_sent.inc()
@@ -599,8 +611,32 @@ class CarrierDispatcher:
             return
         self._loop.call_at(at, self._retry_due, part)
 
+    def _expire(self, owner: _Item) -> None:
+        owner.done = True
+        if owner.remaining == owner.parts:  # nothing of it was accepted: `expired` (§2)
+            self._queue_op(
+                owner,
+                {
+                    "t": "f",
+                    "k": 0,
+                    "status": "expired",
+                    "code": "expired",
+                    "desc": "expires_at passed before submission",
+                },
+            )
+        else:
+            self._queue_op(
+                owner,
+                {
+                    "t": "f",
+                    "k": 0,
+                    "code": "expired",
+                    "desc": "expires_at passed before every part was accepted",
+                },
+            )
+
     def _retry_due(self, part: _Part) -> None:
-        if not part.owner.done:
+        if not part.owner.done and not self._draining:
             self._requeue(part, front=True)
             self.pump()
 
