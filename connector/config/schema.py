@@ -208,7 +208,7 @@ class LogConfig(_Table, kw_only=True, frozen=True):
     format: LogFormat = "json"
     """"json" for journald/Loki, "console" for a terminal."""
     mask_numbers: bool = True
-    """Show phone numbers in logs as `+24399****000` (their country and last digits only)."""
+    """Show phone numbers in logs as `+243998***000` (the first and last digits only)."""
 
 
 class CarrierConfig(_Table, kw_only=True, frozen=True):
