@@ -52,15 +52,6 @@ class IntakeStats:
     no_route: int = 0
 
 
-_event_decoder = msgspec.json.Decoder(dict[str, object])
-
-
-def _carrier_and_status(event: str) -> tuple[str | None, str]:
-    decoded = _event_decoder.decode(event)
-    carrier = decoded.get("carrier")
-    return (carrier if isinstance(carrier, str) else None), str(decoded.get("status"))
-
-
 class Intake:
     """Reads the gateway's stream and turns each entry into work for the carriers."""
 
@@ -84,6 +75,7 @@ class Intake:
         self._wall = wall
         self.stats = IntakeStats()
         self.metrics = Metrics(process_metrics=False)
+        self._tallies: dict[str, list[tuple[str, str]]] = {}  # status events per entry
         self._running = False
 
     async def run(self) -> None:
@@ -148,17 +140,19 @@ class Intake:
         """Build and write one batch; returns 1 per entry written, 0 per entry seen before."""
         now = self._wall()
         batch = [self.build(entry_id, fields, now) for entry_id, fields in entries]
-        written = await self.store.intake(batch, contract.format_time(now))
+        try:
+            written = await self.store.intake(batch, contract.format_time(now))
+        finally:
+            tallies = [self._tallies.pop(entry.id, []) for entry in batch]
         metrics = self.metrics
-        for entry, fresh in zip(batch, written, strict=True):
+        for entry, fresh, tally in zip(batch, written, tallies, strict=True):
             if not fresh:
                 continue  # taken in before (a replay): counted then
             metrics.intake_entries.inc()
             if entry.dead is not None:
                 metrics.dead_letters.inc()
-            for event in entry.events:
-                carrier, status = _carrier_and_status(event)
-                metrics.status_event(status, carrier or "none").inc()
+            for carrier, status in tally:
+                metrics.status_event(status, carrier).inc()
         return written
 
     def build(self, entry_id: str, fields: dict[bytes, bytes], now: float) -> IntakeEntry:
@@ -174,6 +168,7 @@ class Intake:
                 extra={"entry_id": entry_id, "message_id": decoded.message_id},
             )
             events = [e.decode() for e in contract.dead_events(decoded, now)]
+            self._tallies[entry_id] = [("none", "rejected")] * len(events)
             dead = contract.dead_letter(decoded.reason, self.store.outbound, entry_id, fields)
             return IntakeEntry(id=entry_id, n=0, events=events, dead=dead.decode())
         return self._routed(entry_id, decoded, now)
@@ -181,6 +176,7 @@ class Intake:
     def _routed(self, entry_id: str, accepted: Accepted, now: float) -> IntakeEntry:
         message = accepted.message
         events = [e.decode() for e in contract.rejected_events(accepted, now)]
+        tally = self._tallies[entry_id] = [("none", "rejected")] * len(events)
         self.stats.rejected += len(accepted.rejected)
         work: list[tuple[str, str]] = []
         held: list[tuple[float, str, str]] = []
@@ -207,6 +203,7 @@ class Intake:
                         now,
                     )
                 )
+                tally.append(("none", "failed"))
                 continue
             planning = self.carriers[carrier]
             smart = (
@@ -236,8 +233,10 @@ class Intake:
                         carrier=carrier,
                     )
                 )
+                tally.append((carrier, "rejected"))
                 continue
             self.stats.recipients += 1
+            tally.append((carrier, "processing"))
             events.append(
                 contract.status_event(
                     message.message_id,
