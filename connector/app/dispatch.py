@@ -237,15 +237,17 @@ class CarrierDispatcher:
                 if room <= 0:
                     # Full of normal/low work: `high` may still overflow the prefetch by a
                     # bounded amount, so a one-time password never waits behind a backlog.
+                    self._room.clear()  # before looking again, so no wake-up is lost
+                    if self.settings.prefetch - len(self._items) > 0:
+                        continue
                     high = sum(1 for owner in self._items.values() if owner.lane == "high")
                     high_room = self._high_cap - high
-                    if high_room > 0:
-                        reply = await self.store.read([self.streams[0]], high_room, block_ms=50)
+                    if high_room > 0:  # a quick look, never a blocking read here
+                        reply = await self.store.read([self.streams[0]], high_room, block_ms=None)
                         batch = [(s, e) for s, entries in reply for e in entries]
                         if batch:
                             await self._take(batch, replay=False)
                             continue
-                    self._room.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._room.wait(), 0.05)
                     continue

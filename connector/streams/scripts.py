@@ -32,11 +32,19 @@ local smax = ARGV[4]
 local batch = cjson.decode(ARGV[5])
 local status_key = P .. ':status'
 
+-- XADD with approximate trimming; a limit of 0 means never trim (CONFIG: "0 never trims").
+local function xadd(key, limit, value)
+  if tostring(limit) == '0' then
+    redis.call('XADD', key, '*', 'data', value)
+  else
+    redis.call('XADD', key, 'MAXLEN', '~', limit, '*', 'data', value)
+  end
+end
 local emitted = {}
 local latencies = {}
 local now = tonumber(ARGV[7] or '0')
 local function emit(ev, status)
-  redis.call('XADD', status_key, 'MAXLEN', '~', smax, '*', 'data', ev)
+  xadd(status_key, smax, ev)
   if status then emitted[#emitted + 1] = status end
 end
 
@@ -126,7 +134,7 @@ for n, e in ipairs(batch) do
     out[n] = 0
   else
     if e.dead then
-      redis.call('XADD', P .. ':dead', 'MAXLEN', '~', dmax, '*', 'data', e.dead)
+      xadd(P .. ':dead', dmax, e.dead)
     end
     for _, ev in ipairs(e.events or {}) do emit(ev) end
     for _, w in ipairs(e.work or {}) do redis.call('XADD', w[1], '*', 'w', w[2]) end
@@ -260,8 +268,7 @@ local function assemble(hkey, complete)
   for seq = 1, tonumber(meta._total) do
     if texts[seq] then ordered[#ordered + 1] = texts[seq] end
   end
-  redis.call('XADD', mo_key, 'MAXLEN', '~', mmax, '*', 'data',
-             mo_json(meta._from, meta._to, table.concat(ordered), meta._car, n, complete))
+  xadd(mo_key, mmax, mo_json(meta._from, meta._to, table.concat(ordered), meta._car, n, complete))
   redis.call('DEL', hkey)
   redis.call('ZREM', P .. ':mop', hkey)
 end
@@ -276,7 +283,7 @@ local now = tonumber(ARGV[8])
 local out = {}
 for n, op in ipairs(batch) do
   if op.t == 's' then
-    redis.call('XADD', mo_key, 'MAXLEN', '~', mmax, '*', 'data', op.ev)
+    xadd(mo_key, mmax, op.ev)
     out[n] = 1
   else
     local hkey = P .. ':mop:' .. op.g

@@ -257,7 +257,7 @@ class Store:
 
     async def add_dead(self, dead_letter: bytes) -> None:
         await self.client.xadd(
-            self.dead, {"data": dead_letter}, maxlen=self.dead_maxlen, approximate=True
+            self.dead, {"data": dead_letter}, maxlen=self.dead_maxlen or None, approximate=True
         )
 
 

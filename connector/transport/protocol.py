@@ -118,9 +118,16 @@ class SmppProtocol(asyncio.Protocol):
     # ------------------------------------------------------------------ sending
 
     def send(self, pdu: p.Pdu) -> int:
-        """Queue a PDU (request or response) for the next coalesced write."""
-        if self.closed.done():
-            raise ConnectionClosed(self.closed.result())
+        """Queue a PDU (request or response) for the next coalesced write.
+
+        A response to a peer whose session already ended is dropped (the peer retries what it
+        sent); a request raises ConnectionClosed.
+        """
+        if self.closed.done() or self.session.is_closed:
+            if pdu.is_response:
+                return pdu.sequence_number
+            reason = self.closed.result() if self.closed.done() else "session closed"
+            raise ConnectionClosed(reason)
         seq = self.session.send(pdu, self._time())
         self._schedule_flush()
         return seq

@@ -194,3 +194,14 @@ async def test_scripts_report_the_statuses_they_emitted(store: Store) -> None:
     )
     assert emitted == ["undelivered"]
     assert len(latencies) == 1
+
+
+async def test_a_maxlen_of_zero_never_trims(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    store = Store(client, prefix="sms", group="connector", consumer="a", status_maxlen=0)
+    await store.ensure_groups(["airtel-cd"])
+    for n in range(150):
+        entry = await _outbound_entry(store)
+        await store.intake([IntakeEntry(id=entry, n=0, events=[f'{{"n":{n}}}'])], AT)
+    assert await client.xlen(store.status) == 150
+    await client.aclose()
