@@ -301,14 +301,15 @@ class ReceiptBook(msgspec.Struct, kw_only=True):
         for key in keys:
             self.refs.pop(key, None)  # re-insert at the end: insertion order is expiry order
             self.refs[key] = entry
-        for key in keys:
+        found: Receipt | None = None
+        for key in keys:  # release every receipt held under one of these keys
             primary = self.held_index.get(key)
             if primary is None:
                 continue
             held = self._unhold(primary)
-            if held.expires_at > now:
-                return held.receipt
-        return None
+            if found is None and held.expires_at > now:
+                found = held.receipt
+        return found
 
     def match(self, keys: Sequence[str], receipt: Receipt, now: float) -> PartRef | None:
         for key in keys:

@@ -400,6 +400,16 @@ def test_book_validation_and_serialisation() -> None:
     assert isinstance(copy.held["n:2"], HeldReceipt)
 
 
+def test_accept_releases_every_receipt_held_under_any_of_its_keys() -> None:
+    # Found by test_book_invariants: two receipts held under the two keys of one id.
+    book = ReceiptBook(max_held=2, held_ttl=3.0, ref_ttl=4.0)
+    book.match(["n:0"], rc("DELIVRD"), now=0.0)
+    book.match(["n:1"], rc("DELIVRD"), now=0.0)
+    assert book.accept(["n:0", "n:1"], REF, now=0.0) is not None
+    assert book.held_index == {}
+    assert book.held == {}
+
+
 @given(
     ops=st.lists(
         st.tuples(
