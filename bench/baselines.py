@@ -1,0 +1,575 @@
+"""Baseline SMPP senders for bench_end_to_end: third-party libraries doing nothing but submit.
+
+Run one as its own process (so that its CPU time and memory are its own):
+
+    python bench/baselines.py smpplib --port 2775 --messages 20000 [--no-receipts] [--mix]
+
+It binds to the SMSC (the same simulator the daemon was measured against), submits N
+messages the way the library's README shows, waits for every submit_sm_resp (and, unless
+--no-receipts, every delivery receipt), and prints one JSON line: messages completed, parts,
+wall seconds, CPU seconds (this process, all threads, from bind to the last receipt) and peak
+RSS (VmHWM). Past --max-seconds it stops submitting and reports what completed by then, so a slow
+library is measured on fewer messages (the caller scales by the rate, and says so).
+
+- smpplib (stop-and-wait): `Client`, `connect`, `bind_transmitter` (`bind_transceiver` with
+  receipts, as receipts only come on receiver binds), `send_message` in a loop, each
+  followed by `read_once` until its submit_sm_resp is in (then the read loop for receipts).
+  TCP_NODELAY is set on its socket: without it, the deliver_sm_resp and the next submit_sm
+  (two small writes) meet Nagle plus delayed ACKs and it runs at ~45 msg/s instead of ~6000.
+  `smpplib.gsm.make_parts` splits long texts, as in its README.
+- aiosmpplib: `ESME` + its `SimpleBroker` + an `AbstractHook` counting SubmitSmResp and
+  receipts, `start()` (its README's flow). It has no window: it sends whatever is in the
+  broker as fast as the socket allows, and its correlator scans every stored request on each
+  `put` (O(outstanding) per message). With all N queued up front (`--upfront`, the README
+  literally) that turns quadratic; by default the application feeds the broker at most
+  `--window` messages ahead of the submit_sm_resps, which is how one would use it for a
+  backlog. Long texts: its own UDH segmentation (`auto_message_payload=False`, UDHI set).
+  Without receipts its correlator still keeps every accepted submit for receipt matching (3
+  days) and scans them all on each put: it turns CPU-bound after a few thousand messages
+  (py-spy: 94% in `SimpleCorrelator._remove_expired`), and in our runs it then unbound itself
+  and its sender died (AssertionError in `ESME._send_data`).
+- naz: `Client` + `SimpleBroker` + a hook; `send_message` queues, then
+  `connect`/`tranceiver_bind`/`dequeue_messages`/`receive_data` (its README's flow), fed like
+  aiosmpplib (same reasons, same `--upfront`). It has no segmentation: --mix skips it.
+- smpp34 (Rust core): `Client.connect()` then `await smsc.submit_sm(...)` from `--window`
+  coroutines per bind, receipts from `await smsc.next()`. Long texts are split beforehand by
+  our segmenter (not timed): smpp34 does not segment.
+
+`--binds B` opens B sessions for naz and smpp34 (the messages split among them); smpplib
+and aiosmpplib always use one. Every library runs on uvloop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _harness as h
+from connector.text import plan
+
+NAMES = ("smpplib", "aiosmpplib", "naz", "smpp34")
+PASSWORD = "pw"
+
+
+@dataclass
+class Result:
+    name: str
+    requested: int
+    done: int = 0  # messages with every part accepted (and every receipt, when wanted)
+    parts: int = 0  # submit_sm accepted
+    receipts: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_kib: int = 0
+    complete: bool = False
+    note: str = ""
+
+
+def destination(i: int) -> str:
+    return h.recipient(0, i).lstrip("+")
+
+
+def text_of(i: int, mix: bool) -> str:
+    return h.LONG_TEXT if mix and i % 2 else h.SHORT_TEXT
+
+
+def available(name: str) -> str | None:
+    """None when the library imports, else why not."""
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        return f"not installed ({error}); pip install -e '.[bench]'"
+    return None
+
+
+class _Clock:
+    """Wall and process CPU time (all threads) from a starting point."""
+
+    def __init__(self) -> None:
+        self.wall0 = time.perf_counter()
+        self.cpu0 = time.process_time()
+
+    def stop(self, result: Result) -> None:
+        result.wall_s = time.perf_counter() - self.wall0
+        result.cpu_s = time.process_time() - self.cpu0
+
+
+class _Flow:
+    """Application-level window for libraries without one: at most `window` awaiting a resp."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.sent = 0
+        self.answered = 0
+        self.room = asyncio.Event()
+        self.room.set()
+
+    async def acquire(self) -> None:
+        while self.sent - self.answered >= self.window:
+            self.room.clear()
+            await self.room.wait()
+        self.sent += 1
+
+    def release(self) -> None:
+        self.answered += 1
+        self.room.set()
+
+
+async def _stop_quietly(result: Result, what: str, awaitable: Any) -> None:
+    try:
+        await asyncio.wait_for(awaitable, 5)
+    except Exception as error:
+        result.note += f" ({what}: {type(error).__name__})"
+
+
+# ------------------------------------------------------------------------------ smpplib
+
+
+def run_smpplib(args: argparse.Namespace) -> Result:
+    client_mod: Any = importlib.import_module("smpplib.client")
+    gsm: Any = importlib.import_module("smpplib.gsm")
+    consts: Any = importlib.import_module("smpplib.consts")
+    result = Result("smpplib", args.messages)
+    counts = {"sent": 0, "receipts": 0}
+
+    def on_sent(pdu: Any) -> None:
+        counts["sent"] += 1
+
+    def on_received(pdu: Any) -> None:
+        counts["receipts"] += 1
+
+    client = client_mod.Client(args.host, args.port, allow_unknown_opt_params=True, timeout=30)
+    client.set_message_sent_handler(on_sent)
+    client.set_message_received_handler(on_received)
+    client.connect()
+    client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if args.receipts:
+        client.bind_transceiver(system_id=args.system_id, password=PASSWORD)
+    else:
+        client.bind_transmitter(system_id=args.system_id, password=PASSWORD)
+    clock = _Clock()
+    deadline = clock.wall0 + args.max_seconds
+    parts_sent = 0
+    for i in range(args.messages):
+        if time.perf_counter() > deadline:
+            result.note = f"stopped after {args.max_seconds:g} s"
+            break
+        parts, encoding_flag, msg_type_flag = gsm.make_parts(text_of(i, args.mix))
+        for part in parts:
+            client.send_message(
+                source_addr_ton=consts.SMPP_TON_ALNUM,
+                source_addr=h.SENDER,
+                dest_addr_ton=consts.SMPP_TON_INTL,
+                dest_addr_npi=consts.SMPP_NPI_ISDN,
+                destination_addr=destination(i),
+                short_message=part,
+                data_coding=encoding_flag,
+                esm_class=msg_type_flag,
+                registered_delivery=args.receipts,
+            )
+            parts_sent += 1
+            for _ in range(1_000_000):  # stop-and-wait: read until this part's resp is in
+                if counts["sent"] >= parts_sent:
+                    break
+                client.read_once()
+        result.done += 1
+    if args.receipts:
+        receipt_deadline = time.perf_counter() + 60
+        for _ in range(10_000_000):
+            if counts["receipts"] >= parts_sent or time.perf_counter() > receipt_deadline:
+                break
+            client.read_once()
+    clock.stop(result)
+    result.parts = counts["sent"]
+    result.receipts = counts["receipts"]
+    result.complete = result.done == args.messages and (
+        not args.receipts or result.receipts >= parts_sent
+    )
+    try:
+        client.unbind()
+    finally:
+        client.disconnect()
+    return result
+
+
+# ------------------------------------------------------------------------------ aiosmpplib
+
+
+async def run_aiosmpplib(args: argparse.Namespace) -> Result:
+    aio: Any = importlib.import_module("aiosmpplib")
+    broker_mod: Any = importlib.import_module("aiosmpplib.broker")
+    log_mod: Any = importlib.import_module("aiosmpplib.log")
+    result = Result("aiosmpplib", args.messages)
+    wanted = args.messages
+    done = asyncio.Event()
+    counts = {"resp": 0, "receipts": 0, "uncorrelated": 0}
+
+    def check() -> None:
+        if counts["resp"] >= wanted and (not args.receipts or counts["receipts"] >= wanted):
+            done.set()
+
+    class Hook(aio.AbstractHook):  # type: ignore[misc]
+        def __init__(self, flow: _Flow) -> None:
+            self.flow = flow
+
+        async def sending(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
+            return None
+
+        async def received(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
+            if isinstance(smpp_message, aio.SubmitSmResp):
+                self.flow.release()
+                if smpp_message.command_status == aio.SmppCommandStatus.ESME_ROK:
+                    counts["resp"] += 1
+                    check()
+            elif isinstance(smpp_message, aio.DeliverSm) and smpp_message.is_receipt():
+                counts["receipts"] += 1
+                if not smpp_message.log_id:
+                    counts["uncorrelated"] += 1
+                check()
+
+        async def send_error(self, smpp_message: Any, error: Exception, client_id: str) -> None:
+            self.flow.release()
+            result.note = f"send_error: {error!r}"
+
+    def message(i: int) -> Any:
+        long = args.mix and i % 2 == 1
+        return aio.SubmitSm(
+            short_message=text_of(i, args.mix),
+            source=aio.PhoneNumber(h.SENDER, ton=aio.TON.ALPHANUMERIC),
+            destination=aio.PhoneNumber(
+                destination(i), ton=aio.TON.INTERNATIONAL, npi=aio.NPI.ISDN
+            ),
+            log_id=f"id-{i}",
+            # Without receipts, none asked: its correlator would keep every submit waiting for
+            # one (and scan them all on each put).
+            registered_delivery=1 if args.receipts else 0,
+            esm_class=0b01000000 if long else 0,
+            auto_message_payload=not long,
+        )
+
+    mode = aio.BindMode.TRANSCEIVER if args.receipts else aio.BindMode.TRANSMITTER
+    sessions: list[tuple[Any, _Flow, range]] = []
+    # One ESME only: with two in one event loop, one of them lost its writer mid-run
+    # (AssertionError in ESME._send_data) in our trials.
+    binds = 1
+    if args.binds > 1:
+        result.note = "one ESME (bind) only. "
+    for b in range(binds):
+        share = range(b, args.messages, binds)
+        flow = _Flow(len(share) + 1 if args.upfront else args.window)
+        esme = aio.ESME(
+            smsc_host=args.host,
+            smsc_port=args.port,
+            system_id=args.system_id,
+            password=PASSWORD,
+            bind_mode=mode,
+            log_level=log_mod.ERROR,
+            hook=Hook(flow),
+            broker=broker_mod.SimpleBroker(maxsize=len(share) + 1),
+        )
+        if args.upfront:  # the README's flow: queue everything, then start
+            for i in share:
+                await esme.broker.enqueue(message(i))
+        sessions.append((esme, flow, share))
+
+    async def feed(esme: Any, flow: _Flow, share: range) -> None:
+        for i in share:
+            await flow.acquire()
+            await esme.broker.enqueue(message(i))
+
+    clock = _Clock()
+    tasks = [asyncio.ensure_future(esme.start()) for esme, _, _ in sessions]
+    if not args.upfront:
+        tasks += [asyncio.ensure_future(feed(*session)) for session in sessions]
+    try:
+        await asyncio.wait_for(done.wait(), args.max_seconds)
+    except TimeoutError:
+        result.note += f"stopped after {args.max_seconds:g} s"
+    clock.stop(result)
+    result.parts = counts["resp"]
+    result.receipts = counts["receipts"]
+    result.done = min(counts["resp"], counts["receipts"]) if args.receipts else counts["resp"]
+    result.complete = done.is_set()
+    if counts["uncorrelated"]:
+        result.note += f" {counts['uncorrelated']} receipts it could not correlate"
+    if args.mix:
+        result.note += " (its hook fires once per segmented message)"
+    for esme, _, _ in sessions:
+        await _stop_quietly(result, "stop", esme.stop())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return result
+
+
+# ------------------------------------------------------------------------------ naz
+
+
+async def run_naz(args: argparse.Namespace) -> Result:
+    naz: Any = importlib.import_module("naz")
+    result = Result("naz", args.messages)
+    if args.mix:
+        result.note = "skipped: naz does not segment long messages"
+        return result
+    wanted = args.messages
+    done = asyncio.Event()
+    counts = {"resp": 0, "receipts": 0}
+
+    class Hook(naz.hooks.BaseHook):  # type: ignore[misc]
+        def __init__(self, flow: _Flow) -> None:
+            self.flow = flow
+
+        async def to_smsc(
+            self, smpp_command: Any, log_id: str, hook_metadata: Any, pdu: Any
+        ) -> None:
+            return None
+
+        async def from_smsc(
+            self, smpp_command: Any, log_id: str, hook_metadata: Any, status: Any, pdu: Any
+        ) -> None:
+            if smpp_command == naz.SmppCommand.SUBMIT_SM_RESP:
+                self.flow.release()
+                counts["resp"] += 1
+            elif smpp_command == naz.SmppCommand.DELIVER_SM:
+                counts["receipts"] += 1
+            if counts["resp"] >= wanted and (not args.receipts or counts["receipts"] >= wanted):
+                done.set()
+
+        async def send_error(self, *_args: Any, **_kwargs: Any) -> None:
+            self.flow.release()
+            result.note = "send_error"
+
+    def message(i: int) -> Any:
+        return naz.protocol.SubmitSM(
+            short_message=text_of(i, False),
+            log_id=f"id-{i}",
+            source_addr=h.SENDER,
+            destination_addr=destination(i),
+        )
+
+    sessions: list[tuple[Any, _Flow, range]] = []
+    for b in range(args.binds):
+        share = range(b, args.messages, args.binds)
+        flow = _Flow(len(share) + 1 if args.upfront else args.window)
+        client = naz.Client(
+            smsc_host=args.host,
+            smsc_port=args.port,
+            system_id=args.system_id,
+            password=PASSWORD,
+            broker=naz.broker.SimpleBroker(maxsize=len(share) + 1),
+            hook=Hook(flow),
+            logger=naz.log.SimpleLogger("naz.bench", level=logging.ERROR),
+        )
+        if args.upfront:  # the README's flow: queue everything, then run
+            for i in share:
+                await client.send_message(message(i))
+        sessions.append((client, flow, share))
+
+    async def feed(client: Any, flow: _Flow, share: range) -> None:
+        for i in share:
+            await flow.acquire()
+            await client.send_message(message(i))
+
+    clock = _Clock()
+    tasks: list[asyncio.Future[Any]] = []
+    for client, _, _ in sessions:
+        await client.connect()
+        await client.tranceiver_bind()
+        tasks += [
+            asyncio.ensure_future(client.dequeue_messages()),
+            asyncio.ensure_future(client.receive_data()),
+        ]
+    if not args.upfront:
+        tasks += [asyncio.ensure_future(feed(*session)) for session in sessions]
+    try:
+        await asyncio.wait_for(done.wait(), args.max_seconds)
+    except TimeoutError:
+        result.note = f"stopped after {args.max_seconds:g} s"
+    clock.stop(result)
+    result.parts = counts["resp"]
+    result.receipts = counts["receipts"]
+    result.done = min(counts["resp"], counts["receipts"]) if args.receipts else counts["resp"]
+    result.complete = done.is_set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for client, _, _ in sessions:
+        await _stop_quietly(result, "unbind", client.unbind())
+    return result
+
+
+# ------------------------------------------------------------------------------ smpp34
+
+
+async def run_smpp34(args: argparse.Namespace) -> Result:
+    smpp34: Any = importlib.import_module("smpp34")
+    result = Result("smpp34", args.messages)
+    # Parts prepared beforehand (smpp34 does not segment): (message index, sm, esm, coding).
+    short_plan = plan(h.SHORT_TEXT)
+    long_plan = plan(h.LONG_TEXT, reference=7)
+    jobs: list[tuple[int, bytes, int, int]] = []
+    for i in range(args.messages):
+        chosen = long_plan if args.mix and i % 2 else short_plan
+        for part in chosen.parts:
+            jobs.append((i, part.short_message, chosen.esm_class, chosen.data_coding))
+    bind_type = "TRX" if args.receipts else "TX"
+    sessions = []
+    for _ in range(args.binds):
+        client = smpp34.Client(
+            host=args.host,
+            port=args.port,
+            system_id=args.system_id,
+            password=PASSWORD,
+            bind_type=bind_type,
+            window_size=args.window,
+        )
+        sessions.append((client, await client.connect()))
+    counts = {"resp": 0, "receipts": 0}
+    total_parts = len(jobs)
+    done = asyncio.Event()
+    registered = 1 if args.receipts else 0
+    next_job = iter(jobs)
+
+    def check() -> None:
+        if counts["resp"] >= total_parts and (
+            not args.receipts or counts["receipts"] >= total_parts
+        ):
+            done.set()
+
+    async def submitter(smsc: Any) -> None:
+        for job in next_job:
+            i, sm, esm, coding = job
+            resp = await smsc.submit_sm(
+                destination(i),
+                sm,
+                source_addr=h.SENDER,
+                source_addr_ton=5,
+                dest_addr_ton=1,
+                dest_addr_npi=1,
+                esm_class=esm,
+                data_coding=coding,
+                registered_delivery=registered,
+            )
+            if resp.is_success:
+                counts["resp"] += 1
+                check()
+
+    async def receiver(smsc: Any) -> None:
+        for _ in range(100_000_000):
+            event = await smsc.next()
+            if not isinstance(event, smpp34.DeliverSmEvent):
+                return
+            counts["receipts"] += 1
+            check()
+
+    clock = _Clock()
+    tasks = [
+        asyncio.ensure_future(submitter(smsc)) for _, smsc in sessions for _ in range(args.window)
+    ]
+    if args.receipts:
+        tasks += [asyncio.ensure_future(receiver(smsc)) for _, smsc in sessions]
+    try:
+        await asyncio.wait_for(done.wait(), args.max_seconds)
+    except TimeoutError:
+        result.note = f"stopped after {args.max_seconds:g} s"
+    clock.stop(result)
+    result.parts = counts["resp"]
+    result.receipts = counts["receipts"]
+    per_message = total_parts / args.messages
+    settled = min(counts["resp"], counts["receipts"]) if args.receipts else counts["resp"]
+    result.done = int(settled / per_message)
+    result.complete = done.is_set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for client, smsc in sessions:
+        await _stop_quietly(result, "unbind", smsc.unbind())
+        await _stop_quietly(result, "stop", client.stop())
+    return result
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def _run_async(fn: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> Result:
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        result: Result = runner.run(fn(args))
+        return result
+
+
+def run(args: argparse.Namespace) -> Result:
+    missing = available(args.name)
+    if missing is not None:
+        return Result(args.name, args.messages, note=missing)
+    if args.name == "smpplib":
+        result = run_smpplib(args)
+    elif args.name == "aiosmpplib":
+        result = _run_async(run_aiosmpplib, args)
+    elif args.name == "naz":
+        result = _run_async(run_naz, args)
+    else:
+        result = _run_async(run_smpp34, args)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve, so a child would report its
+    # parent's peak when that is larger.
+    result.peak_rss_kib = h.memory_kib(os.getpid(), "VmHWM")
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="A third-party SMPP library submitting N messages (one JSON line out)."
+    )
+    parser.add_argument("name", choices=NAMES)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--window", type=int, default=50, help="outstanding submits per bind")
+    parser.add_argument("--binds", type=int, default=1, help="sessions (async libraries)")
+    parser.add_argument("--system-id", default=None, help="default: bench-<name>, ≤ 15 chars")
+    parser.add_argument(
+        "--no-receipts",
+        dest="receipts",
+        action="store_false",
+        help="do not wait for delivery receipts",
+    )
+    parser.add_argument("--mix", action="store_true", help="odd messages long UCS-2 (3 parts)")
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="submit budget")
+    parser.add_argument(
+        "--upfront",
+        action="store_true",
+        help="aiosmpplib/naz: queue all N in the broker before starting (their README's flow; "
+        "no window then) instead of feeding it --window messages ahead of the responses",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.system_id is None:
+        args.system_id = f"b-{args.name}"[:15]
+    try:
+        result = run(args)
+    except Exception as error:
+        result = Result(args.name, args.messages, note=f"failed: {type(error).__name__}: {error}")
+    print(json.dumps(asdict(result)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Latency at a fixed offered load: stream entry -> `sent` (and -> `processing`, -> `delivered`).
+
+Run as `python bench/bench_latency.py` (`--help` for the options). It starts a private
+redis-server, the SMSC simulator (or uses `--smsc host:port`) and the daemon, warms the daemon
+up, and then:
+
+1. unless `--rate` is given, measures the maximum: a burst of `--calibrate-messages` entries
+   enqueued at once, rate = recipients `sent` per second between the first and the last
+   `sent` event of the burst; the offered load is then half of it;
+2. offers that load for `--seconds`: every 5 ms the entries due so far are XADDed (one
+   pipeline), each with `meta.t` = the wall-clock time just before the pipeline is sent;
+3. waits until every offered entry is `sent` (and `delivered` with receipts), then reads the
+   status events: latency = the event's `at` minus the entry's `meta.t` (both wall clock of
+   this machine, microsecond resolution).
+
+It prints p50 / p90 / p99 / p99.9 / max of entry -> processing, -> sent and (with receipts)
+-> delivered, the achieved rate, and the daemon's CPU use during the offered load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _harness as h
+
+TICK_S = 0.005
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Stream entry -> sent latency distribution at a fixed offered load.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--rate", type=float, default=None, help="offered msg/s (default: max/2)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of the load")
+    parser.add_argument(
+        "--calibrate-messages", type=int, default=10_000, help="burst size to measure the max"
+    )
+    parser.add_argument("--warmup", type=int, default=1000, help="warm-up messages")
+    parser.add_argument("--binds", type=int, default=2, help="binds per carrier")
+    parser.add_argument("--window", type=int, default=50, help="window per bind")
+    parser.add_argument("--mix", action="store_true", help="half short GSM-7, half long UCS-2")
+    parser.add_argument("--delay", type=float, default=0.0, help="SMSC response delay (s)")
+    parser.add_argument(
+        "--no-receipts", dest="receipts", action="store_false", help="simulator sends none"
+    )
+    parser.add_argument("--tps", type=float, default=50_000, help="carrier tps in the config")
+    parser.add_argument("--smsc", default=None, metavar="HOST:PORT", help="use this SMSC")
+    parser.add_argument("--timeout", type=float, default=300.0, help="per wait (s)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or (args.rate is not None and args.rate <= 0):
+        parser.error("--seconds and --rate must be positive")
+    return args
+
+
+class Feeder:
+    """Enqueues tagged entries and knows how many status events they will produce."""
+
+    def __init__(self, server: h.RedisServer, args: argparse.Namespace, daemon: h.Proc) -> None:
+        self.client = server.client()
+        self.args = args
+        self.daemon = daemon
+        self.per_message = 3 if args.receipts else 2
+        self.expected = 0
+        self.next_index = 0
+
+    def burst(self, n: int, tag: str) -> None:
+        h.enqueue(self.client, n, 1, mix=self.args.mix, start=self.next_index, tag=tag)
+        self.next_index += n
+        self.expected += n * self.per_message
+
+    def wait(self, what: str) -> None:
+        ok, why = h.wait_for_events(
+            self.client, self.expected, [self.daemon], timeout_s=self.args.timeout
+        )
+        if not ok:
+            raise RuntimeError(f"{what}: {why}")
+
+    def offer(self, rate: float, seconds: float) -> tuple[int, float]:
+        """XADD at `rate` per second for `seconds`; returns (entries, seconds it took)."""
+        stream = f"{h.PREFIX}:outbound"
+        began = time.monotonic()
+        sent = 0
+        for _ in range(int(seconds / TICK_S) + 1000):
+            elapsed = time.monotonic() - began
+            if elapsed >= seconds:
+                break
+            due = int(rate * elapsed) - sent
+            if due > 0:
+                pipe = self.client.pipeline(transaction=False)
+                stamp = time.time()
+                for k in range(due):
+                    i = self.next_index + k
+                    data = h.entry(i, 1, mix=self.args.mix, meta={"t": stamp}, tag="m")
+                    pipe.xadd(stream, {"data": data})
+                pipe.execute()
+                self.next_index += due
+                sent += due
+            time.sleep(max(0.0, TICK_S - (time.monotonic() - began - elapsed)))
+        self.expected += sent * self.per_message
+        return sent, time.monotonic() - began
+
+
+def measure_max(feeder: Feeder, n: int) -> float:
+    after = h.last_status_id(feeder.client)
+    feeder.burst(n, "c")
+    feeder.wait("calibration burst")
+    sent_at = sorted(
+        h.parse_at(e["at"]) for e in h.status_events(feeder.client, after) if e["status"] == "sent"
+    )
+    if len(sent_at) < 2 or sent_at[-1] <= sent_at[0]:
+        raise RuntimeError("calibration: too few `sent` events to measure a rate")
+    return (len(sent_at) - 1) / (sent_at[-1] - sent_at[0])
+
+
+def report(name: str, values: list[float]) -> None:
+    values.sort()
+    ms = [1000 * h.percentile(values, q) for q in (50, 90, 99, 99.9)]
+    print(
+        f"{name:<24} {len(values):>8,} {ms[0]:>9.2f} {ms[1]:>9.2f} {ms[2]:>9.2f} "
+        f"{ms[3]:>9.2f} {1000 * values[-1]:>9.2f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"machine: {h.machine()}")
+    scratch = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    with h.Stack(scratch) as stack:
+        server = stack.redis()
+        if args.smsc is not None:
+            host, _, port_text = args.smsc.rpartition(":")
+            endpoint = (host, int(port_text))
+        else:
+            options: list[str] = [] if args.receipts else ["--no-receipts"]
+            if args.delay > 0:
+                options += ["--response-delay", str(args.delay)]
+            simulator = stack.simulator(*options)
+            endpoint = (simulator.host, simulator.port)
+        config = h.daemon_config(
+            scratch / "daemon.toml",
+            server.url,
+            [h.Carrier("bench0", *endpoint, h.carrier_prefix(0))],
+            binds=args.binds,
+            window=args.window,
+            tps=args.tps,
+        )
+        daemon = stack.daemon(config)
+        feeder = Feeder(server, args, daemon)
+        feeder.burst(args.warmup, "w")
+        feeder.wait("warm-up")
+        if args.rate is None:
+            maximum = measure_max(feeder, args.calibrate_messages)
+            rate = maximum / 2
+            print(
+                f"calibration: {args.calibrate_messages:,} entries at once -> "
+                f"{maximum:,.0f} sent/s; offered load = half: {rate:,.0f} msg/s"
+            )
+        else:
+            rate = args.rate
+        after = h.last_status_id(feeder.client)
+        cpu0 = h.cpu_seconds(daemon.pid)
+        offered, took = feeder.offer(rate, args.seconds)
+        cpu_load = h.cpu_seconds(daemon.pid) - cpu0
+        feeder.wait("offered load")
+        problems, sample = h.log_problems(daemon)
+        latencies: dict[str, list[float]] = {"processing": [], "sent": [], "delivered": []}
+        last_sent = 0.0
+        first_t = float("inf")
+        others: dict[str, int] = {}
+        for event in h.status_events(feeder.client, after):
+            status = event["status"]
+            t = event.get("meta", {}).get("t")
+            if t is None:
+                continue
+            at = h.parse_at(event["at"])
+            if status in latencies:
+                latencies[status].append(at - t)
+            else:
+                others[status] = others.get(status, 0) + 1
+            if status == "sent":
+                last_sent = max(last_sent, at)
+                first_t = min(first_t, t)
+    print(
+        f"bench_latency: offered {offered:,} entries at {rate:,.0f} msg/s for {took:.1f} s "
+        f"({'mix' if args.mix else 'GSM-7 1 part'}, binds {args.binds} x window {args.window}, "
+        f"SMSC delay {args.delay:g} s, {'receipts' if args.receipts else 'no receipts'}); "
+        f"daemon CPU during the load {100 * cpu_load / took:.0f}% of a core"
+    )
+    if last_sent > first_t:
+        print(f"achieved: {len(latencies['sent']) / (last_sent - first_t):,.0f} sent/s")
+    print()
+    header = (
+        f"{'entry -> status (ms)':<24} {'count':>8} {'p50':>9} {'p90':>9} {'p99':>9} "
+        f"{'p99.9':>9} {'max':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for status, values in latencies.items():
+        if values:
+            report(f"entry -> {status}", values)
+    if others:
+        print(f"!! other statuses: {others}")
+    if problems:
+        print(f"!! the daemon logged {problems} line(s) at warning or above, e.g.:")
+        for line in sample:
+            print(f"     {line[:300]}")
+    if args.keep:
+        print(f"\nprocess output kept in {scratch}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
