@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck pytest bench demo redis-server ops-tools venv clean
+.PHONY: test lint typecheck pytest bench demo redis-server ops-tools venv clean fuzz soak
 
 venv: $(STAMP)
 
@@ -51,6 +51,24 @@ bench: $(STAMP) redis-server
 	$(BIN)/python bench/bench_codec.py
 	$(BIN)/python bench/bench_segment.py
 	$(BIN)/python bench/bench_pacer.py
+	$(BIN)/python bench/bench_simulator.py --messages 300000
+	$(BIN)/python bench/bench_end_to_end.py --messages 20000
+	$(BIN)/python bench/bench_latency.py --seconds 20
+	$(BIN)/python bench/bench_backlog.py --messages 200000 --seconds 60
+
+# Coverage-guided fuzzing of the PDU decoder and the receipt parser (atheris when it installs,
+# else hypothesis) for a fixed number of inputs; not part of `make test`.
+FUZZ_INPUTS ?= 200000
+fuzz: $(STAMP)
+	@$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/python -m pip install --quiet atheris || \
+		echo "fuzz: atheris does not install here: hypothesis runs instead"
+	$(BIN)/python bench/fuzz.py --inputs $(FUZZ_INPUTS)
+
+# The fault classes of tests/faults for SOAK_MINUTES (SIGKILLs, Redis restarts, hostile
+# carriers, reload storms, ...), ending with a table; not part of `make test`.
+SOAK_MINUTES ?= 30
+soak: $(STAMP) redis-server
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
 demo: $(STAMP) redis-server
 	$(BIN)/python -m connector.app.demo

@@ -272,6 +272,8 @@ class CarrierDispatcher:
                     extra={"carrier": self.name},
                 )
                 self.redis_errors("read_work")
+                replaying = True  # items read but not taken in are pending here: again
+                cursors = dict.fromkeys(self.streams, "0-0")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

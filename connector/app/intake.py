@@ -123,6 +123,8 @@ class Intake:
                 raise
             except (RedisError, OSError) as error:
                 _log.warning("intake: Redis unavailable: %s", error)
+                # What was read but maybe not written is pending here: look at it again.
+                replaying, cursor = True, "0-0"
                 self.metrics.redis_error("intake").inc()
                 self.metrics.redis_up.set(0)
                 await asyncio.sleep(backoff)

@@ -20,9 +20,12 @@ from connector.smpp import pdu as p
 from connector.smpp.session import (
     Closed,
     Event,
+    ProtocolViolation,
     RequestReceived,
+    RequestRefused,
     Role,
     Session,
+    UnexpectedResponse,
 )
 from connector.transport.protocol import ConnectionClosed, LinkError, SmppProtocol
 
@@ -47,6 +50,20 @@ class BindRefused(LinkError):
         self.command_status = command_status
 
 
+def _describe(event: Event) -> str:
+    if isinstance(event, ProtocolViolation):
+        return f"undecodable PDU ({event.error}); answered: {event.answered}"
+    if isinstance(event, UnexpectedResponse):
+        pdu = event.pdu
+        name = c.command_name(pdu.command_id)
+        return f"response to no request of ours: {name} #{pdu.sequence_number}"
+    if isinstance(event, RequestRefused):
+        return (
+            f"{c.command_name(event.pdu.command_id)} refused: {c.status_name(event.command_status)}"
+        )
+    return type(event).__name__
+
+
 class SmppClient:
     """One ESME session to one SMSC."""
 
@@ -69,6 +86,8 @@ class SmppClient:
         self.bind_mode: BindMode = bind
         self.on_deliver = on_deliver
         self.on_closed: Callable[[str], None] | None = None
+        self.name = system_id  # the bind's name in logs; the pool sets carrier/tr0 and so on
+        self.carrier = ""  # the carrier it belongs to, for logs (set by the pool)
         self._session_args = {
             "window": window,
             "response_timeout_s": response_timeout_s,
@@ -168,10 +187,20 @@ class SmppClient:
     # ------------------------------------------------------------------ incoming
 
     def _on_event(self, event: Event) -> None:
-        if type(event) is RequestReceived:
-            self._on_request(event.pdu)
-        elif type(event) is Closed and self.on_closed is not None:
-            self.on_closed(event.reason)
+        kind = type(event)
+        if kind is RequestReceived:
+            self._on_request(event.pdu)  # type: ignore[attr-defined]
+        elif kind is Closed:
+            if self.on_closed is not None:
+                self.on_closed(event.reason)  # type: ignore[attr-defined]
+        elif kind is ProtocolViolation or kind is UnexpectedResponse or kind is RequestRefused:
+            # Handled as the spec says (answered, dropped or refused); said once, here.
+            _log.warning(
+                "bind %s: peer protocol error: %s",
+                self.name,
+                _describe(event),
+                extra={"carrier": self.carrier, "bind": self.name},
+            )
 
     def _on_request(self, pdu: p.Pdu) -> None:
         protocol = self.protocol

@@ -102,6 +102,8 @@ class SupervisedBind:
                 on_deliver=self.pool.on_deliver,
                 max_command_length=s.max_command_length,
             )
+            client.name = self.name
+            client.carrier = s.carrier
             auth_failure = False
             try:
                 await client.connect(

@@ -269,7 +269,11 @@ def parse_receipt_text(
 
     nec = tlvs.get(c.TAG_NETWORK_ERROR_CODE)
     network_error_code = (
-        nec if isinstance(nec, bytes) else nec.encode("latin-1") if isinstance(nec, str) else None
+        nec
+        if isinstance(nec, bytes)
+        else nec.encode("latin-1", "replace")
+        if isinstance(nec, str)
+        else None
     )
     err = fields.get("err") or None
     if err is None and network_error_code is not None and len(network_error_code) == 3:

@@ -883,6 +883,8 @@ class Smsc:
             conn.send(response)
 
     def _on_submit(self, conn: _Connection, pdu: Submit) -> None:
+        if conn.session.is_closed:
+            return  # an unbind in the same read closed the session: this submit gets no answer
         stats = self.stats
         config = self.config
         stats.submits_received += 1

@@ -132,6 +132,8 @@ for n, e in ipairs(batch) do
   local ekey = P .. ':entry:' .. e.id
   if redis.call('EXISTS', ekey) == 1 then
     out[n] = 0
+  elseif #redis.call('XPENDING', P .. ':outbound', G, e.id, e.id, 1) == 0 then
+    out[n] = 0  -- acknowledged already: every recipient finished (a late replay or claim)
   else
     if e.dead then
       xadd(P .. ':dead', dmax, e.dead)
