@@ -380,6 +380,7 @@ class Daemon:
                 dispatcher.pool = fresh
                 self.pools[name] = fresh
                 fresh.start()
+                await _drained(pool, self.config.daemon.shutdown_timeout_s)
                 await pool.stop()
             elif binding.window != pool.settings.window:
                 pool.set_window(binding.window)
@@ -389,6 +390,15 @@ class Daemon:
         )
         self.config = effective
         _log.info("reload: applied (%d carriers)", len(new.carriers))
+
+
+async def _drained(pool: BindPool, timeout_s: float) -> None:
+    """Wait (bounded) until the submits still in flight on `pool` are answered, so that a
+    rebind after a reload does not lose responses the carrier is about to send."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while pool.window_in_use() > 0 and loop.time() < deadline:
+        await asyncio.sleep(0.01)
 
 
 async def serve(config: Config, path: str | None = None) -> int:
