@@ -5,8 +5,32 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Protocol
 
 from connector import __version__
+
+
+class _Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _commands() -> list[tuple[str, _Command, str]]:
+    """Each subcommand's module: `add_arguments(parser)` and `run(args) -> int`."""
+    from connector.app import run_command, send_command
+    from connector.carrier import submit_command
+    from connector.config import command as check_config_command
+    from connector.simulator import command as simulate_command
+    from connector.text import segments_command
+
+    return [
+        ("run", run_command, "the daemon, in the foreground (systemd Type=notify)"),
+        ("send", send_command, "enqueue a message as the gateway would; --wait follows it"),
+        ("simulate", simulate_command, "run a local SMSC for demos, tests and benchmarks"),
+        ("segments", segments_command, "the encoding and parts a text will be sent as"),
+        ("submit", submit_command, "bind to an SMSC and submit one message (diagnostics)"),
+        ("check-config", check_config_command, "validate the configuration file, every error"),
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,42 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    from connector.app import run_command
-
-    run = sub.add_parser("run", help="the daemon, in the foreground (systemd Type=notify)")
-    run_command.add_arguments(run)
-    run.set_defaults(handler=run_command.run)
-
-    from connector.app import send_command
-
-    send = sub.add_parser("send", help="enqueue a message as the gateway would; --wait follows it")
-    send_command.add_arguments(send)
-    send.set_defaults(handler=send_command.run)
-
-    from connector.simulator import command as simulate_command
-
-    simulate = sub.add_parser("simulate", help="run a local SMSC for demos, tests and benchmarks")
-    simulate_command.add_arguments(simulate)
-    simulate.set_defaults(handler=simulate_command.run)
-
-    from connector.text import segments_command
-
-    segments = sub.add_parser("segments", help="the encoding and parts a text will be sent as")
-    segments_command.add_arguments(segments)
-    segments.set_defaults(handler=segments_command.run)
-
-    from connector.carrier import submit_command
-
-    submit = sub.add_parser("submit", help="bind to an SMSC and submit one message (diagnostics)")
-    submit_command.add_arguments(submit)
-    submit.set_defaults(handler=submit_command.run)
-
-    from connector.config import command as check_config_command
-
-    check = sub.add_parser("check-config", help="validate the configuration file, every error")
-    check_config_command.add_arguments(check)
-    check.set_defaults(handler=check_config_command.run)
+    for name, module, help_text in _commands():
+        command = sub.add_parser(name, help=help_text)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
     return parser
 
 

@@ -32,6 +32,7 @@ from connector.domain.receipts import ReceiptParseError, is_receipt, parse_recei
 from connector.flow.adaptive import AdaptiveRate
 from connector.flow.backoff import RetrySchedule
 from connector.flow.pacer import Pacer
+from connector.flow.priority import PriorityLanes
 from connector.observe.metrics import CarrierMetrics, Metrics
 from connector.smpp import constants as c
 from connector.smpp import pdu as p
@@ -153,7 +154,7 @@ class CarrierDispatcher:
         self._flushing_receipts = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._low_credit = 0
+        self._priority = PriorityLanes()
         self.pacer = Pacer(settings.tps)
         self.adaptive = AdaptiveRate(
             settings.tps,
@@ -404,17 +405,13 @@ class CarrierDispatcher:
     def _next_part(self) -> _Part | None:
         lanes = self._lanes
         high = lanes["high"]
-        if high:
+        if high:  # the common cases without the round robin's bookkeeping
             return high.popleft()
         normal, low = lanes["normal"], lanes["low"]
-        # Low gets one slot in ten while normal is busy, so it never starves.
-        if low and (not normal or self._low_credit >= 9):
-            self._low_credit = 0
-            return low.popleft()
-        if normal:
-            self._low_credit += 1 if low else 0
-            return normal.popleft()
-        return None
+        if not low:
+            return normal.popleft() if normal else None
+        lane = self._priority.pick(False, bool(normal), True)  # low never starves
+        return lanes[lane].popleft() if lane is not None else None
 
     def _requeue(self, part: _Part, *, front: bool) -> None:
         queue = self._lanes[part.owner.lane]
