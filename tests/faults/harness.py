@@ -654,7 +654,11 @@ class Cluster:
             **(redis_options or {}),
         }
         self.daemon_options = {"shutdown_timeout_s": 5.0, **(daemon_options or {})}
-        self.redis = RedisServer(directory / "redis", aof=True)
+        # appendfsync always: an acknowledged write survives the SIGKILL. With everysec Redis
+        # may acknowledge writes it has not yet handed to the kernel (it postpones the AOF
+        # write while an fsync runs) and lose up to ~2 s of them, the gateway's XADDs
+        # included; that loss is Redis's, not the connector's, and would blur the invariant.
+        self.redis = RedisServer(directory / "redis", aof=True, fsync="always")
         self.carriers: dict[str, Carrier] = {}
         self.daemons: list[Daemon] = []
         self.faults: list[Fault] = []

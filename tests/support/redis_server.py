@@ -23,7 +23,14 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process; `start()`/`stop()`/`kill()` may be called repeatedly."""
 
-    def __init__(self, directory: Path, *, port: int | None = None, aof: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        aof: bool = False,
+        fsync: str = "everysec",
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (make test installs it)")
@@ -31,6 +38,7 @@ class RedisServer:
         self.directory = directory
         self.port = port or free_port()
         self.aof = aof
+        self.fsync = fsync
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +60,7 @@ class RedisServer:
             "--appendonly",
             "yes" if self.aof else "no",
             "--appendfsync",
-            "everysec",
+            self.fsync,
             "--protected-mode",
             "yes",
             "--logfile",
