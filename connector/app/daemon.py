@@ -143,6 +143,7 @@ class Daemon:
             status_maxlen=config.redis.status_maxlen,
             dead_maxlen=config.redis.dead_maxlen,
             receipt_ttl_s=config.redis.receipt_ttl_s,
+            mo_maxlen=config.redis.mo_maxlen,
         )
         router = Router({name: carrier.prefixes for name, carrier in config.carriers.items()})
         intake = Intake(

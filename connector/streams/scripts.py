@@ -15,7 +15,11 @@ Three scripts, each taking a JSON batch in ARGV:
 Status events are assembled here as strings in the contract's key order; values go through
 cjson.encode, `meta` is the entry's own validated JSON object, copied as it came.
 
-Recipient hash `<p>:r:<entry>:<index>`: mid, to, car, meta, parts, ref, acc (parts accepted),
+Keys: KEYS = the outbound stream, then where status events, dead letters and MO messages go
+(the contract's streams, or on a Redis Cluster their outboxes); every other key is built from
+ARGV[1], the hash-tagged base `{<prefix>:outbound}`, so all of them share one slot.
+
+Recipient hash `<base>:r:<entry>:<index>`: mid, to, car, meta, parts, ref, acc (parts accepted),
 a<k> (carrier id of part k), fin (parts with a final receipt), x<k> (that receipt), st ('s'
 sent, 'f' final).
 """
@@ -25,12 +29,15 @@ from __future__ import annotations
 from typing import Final
 
 _COMMON: Final = r"""
-local P = ARGV[1]
+local P = ARGV[1]  -- the base of the daemon's own keys: '{<prefix>:outbound}'
 local G = ARGV[2]
 local at = ARGV[3]
 local smax = ARGV[4]
 local batch = cjson.decode(ARGV[5])
-local status_key = P .. ':status'
+local outbound_key = KEYS[1]
+local status_key = KEYS[2]  -- the contract's streams, or their outboxes (Redis Cluster)
+local dead_key = KEYS[3]
+local mo_key = KEYS[4]
 
 -- XADD with approximate trimming; a limit of 0 means never trim (CONFIG: "0 never trims").
 local function xadd(key, limit, value)
@@ -79,7 +86,7 @@ local function finish(e, ws, w)
     local left = redis.call('HINCRBY', ekey, 'n', -1)
     if left <= 0 then
       redis.call('DEL', ekey)
-      redis.call('XACK', P .. ':outbound', G, e)
+      redis.call('XACK', outbound_key, G, e)
     end
   end
 end
@@ -132,11 +139,11 @@ for n, e in ipairs(batch) do
   local ekey = P .. ':entry:' .. e.id
   if redis.call('EXISTS', ekey) == 1 then
     out[n] = 0
-  elseif #redis.call('XPENDING', P .. ':outbound', G, e.id, e.id, 1) == 0 then
+  elseif #redis.call('XPENDING', outbound_key, G, e.id, e.id, 1) == 0 then
     out[n] = 0  -- acknowledged already: every recipient finished (a late replay or claim)
   else
     if e.dead then
-      xadd(P .. ':dead', dmax, e.dead)
+      xadd(dead_key, dmax, e.dead)
     end
     for _, ev in ipairs(e.events or {}) do emit(ev) end
     for _, w in ipairs(e.work or {}) do redis.call('XADD', w[1], '*', 'w', w[2]) end
@@ -146,7 +153,7 @@ for n, e in ipairs(batch) do
     if e.n > 0 then
       redis.call('HSET', ekey, 'n', e.n)
     else
-      redis.call('XACK', P .. ':outbound', G, e.id)
+      redis.call('XACK', outbound_key, G, e.id)
     end
     out[n] = 1
   end
@@ -250,7 +257,6 @@ return {out, emitted, latencies}
 # kept in the hash <p>:mop:<g> until every part is in (then one entry, complete=true) or the
 # timeout passes (the sweeper writes what arrived, complete=false).
 _MO_COMMON: Final = r"""
-local mo_key = P .. ':mo'
 local mmax = ARGV[6]
 local function mo_json(from, to, message, car, parts, complete)
   return '{"from":' .. cjson.encode(from) .. ',"to":' .. cjson.encode(to) ..

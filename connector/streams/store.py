@@ -2,13 +2,23 @@
 
 Each batch of work is one round trip: one XREADGROUP to read, one script call to write
 (see `scripts.py`). The gateway's streams keep the names CONTRACT.md fixes; the daemon's own
-keys share the same prefix:
+keys all carry the Redis Cluster hash tag `{<p>:outbound}`, so every one of them hashes to the
+slot of the outbound stream itself, and each script (which acknowledges outbound entries) stays
+in one slot:
 
     <p>:outbound, <p>:status, <p>:dead, <p>:mo     the contract's streams
-    <p>:entry:<id>                                 recipients of an entry still to finish
-    <p>:q:<carrier>:<lane>                         per-carrier work (lane: high/normal/low)
-    <p>:r:<entry>:<index>                          one recipient's parts and receipts
-    <p>:rk:<carrier>:<key>, <p>:held:<carrier>:<key>   receipt matching (see domain.message_ids)
+    {<p>:outbound}:entry:<id>                       recipients of an entry still to finish
+    {<p>:outbound}:q:<carrier>:<lane>               per-carrier work (lane: high/normal/low)
+    {<p>:outbound}:r:<entry>:<index>                one recipient's parts and receipts
+    {<p>:outbound}:rk:<carrier>:<key>, ...:held:<carrier>:<key>   receipt matching
+    {<p>:outbound}:sched, ...:mop, ...:mop:<group>  scheduled work, MO reassembly
+    {<p>:outbound}:outbox:status|dead|mo            Redis Cluster only: events on their way
+                                                    to the contract's streams (see relay.py)
+    {<p>:outbound}:tps:<carrier>, ...:binds:<carrier>   global rate budget and bind slots
+
+On a single server the scripts write the contract's streams directly. On a Redis Cluster
+`<p>:status` lives in another slot, so the scripts append to an outbox in their own slot and
+`relay.Relay` copies each event to its stream under the outbox entry's own id (in order, once).
 """
 
 from __future__ import annotations
@@ -29,6 +39,11 @@ Fields = dict[bytes, bytes]
 Entry = tuple[str, Fields]
 
 _json_encode = msgspec.json.Encoder().encode
+
+
+def key_base(prefix: str) -> str:
+    """The prefix of the daemon's own keys: the outbound stream's name as a hash tag."""
+    return "{" + prefix + ":outbound}"
 
 
 class IntakeEntry(msgspec.Struct, omit_defaults=True):
@@ -77,6 +92,8 @@ class Store:
         dead_maxlen: int = 100_000,
         receipt_ttl_s: int = 7 * 24 * 3600,
         held_ttl_s: int = 3600,
+        mo_maxlen: int = 0,
+        cluster: bool = False,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -90,6 +107,20 @@ class Store:
         self.status = f"{prefix}:status"
         self.dead = f"{prefix}:dead"
         self.mo_stream = f"{prefix}:mo"
+        self.base = key_base(prefix)
+        self.cluster = cluster
+        self.mo_maxlen = mo_maxlen
+        # Where the scripts write events: the contract's streams, or (Redis Cluster) outboxes
+        # in the scripts' own slot that the relay copies from, never trimmed before it does.
+        if cluster:
+            self.outboxes = {
+                name: f"{self.base}:outbox:{name}" for name in ("status", "dead", "mo")
+            }
+            targets = [self.outboxes["status"], self.outboxes["dead"], self.outboxes["mo"]]
+        else:
+            self.outboxes = {}
+            targets = [self.status, self.dead, self.mo_stream]
+        self._keys = [self.outbound, *targets]
         self._intake = client.register_script(scripts.INTAKE)
         self._outcomes = client.register_script(scripts.OUTCOMES)
         self._receipts = client.register_script(scripts.RECEIPTS)
@@ -100,10 +131,23 @@ class Store:
     # ------------------------------------------------------------------ keys
 
     def work_stream(self, carrier: str, lane: Lane) -> str:
-        return f"{self.prefix}:q:{carrier}:{lane}"
+        return f"{self.base}:q:{carrier}:{lane}"
 
     def recipient_key(self, entry_id: str, index: int) -> str:
-        return f"{self.prefix}:r:{entry_id}:{index}"
+        return f"{self.base}:r:{entry_id}:{index}"
+
+    def entry_key(self, entry_id: str) -> str:
+        return f"{self.base}:entry:{entry_id}"
+
+    def relay_pairs(self) -> list[tuple[str, str, int]]:
+        """(outbox, contract stream, its maxlen) for the relay; empty on a single server."""
+        if not self.cluster:
+            return []
+        return [
+            (self.outboxes["status"], self.status, self.status_maxlen),
+            (self.outboxes["dead"], self.dead, self.dead_maxlen),
+            (self.outboxes["mo"], self.mo_stream, self.mo_maxlen),
+        ]
 
     # ------------------------------------------------------------------ groups
 
@@ -176,24 +220,31 @@ class Store:
     async def _call(
         self, script: AsyncScript, batch: Sequence[Any], at: str, extra: int, now: float = 0.0
     ) -> Any:
-        """One script call: ARGV = prefix, group, at, status maxlen, JSON batch, `extra`, now."""
+        """One script call: KEYS = outbound + event targets; ARGV = key base, group, at,
+        status maxlen, JSON batch, `extra`, now."""
         batch_json = _json_encode(list(batch))
         args: list[bytes | str | int | float] = [
-            self.prefix,
+            self.base,
             self.group,
             at,
-            self.status_maxlen,
+            self._status_limit,
             batch_json,
             extra,
             repr(now),
         ]
-        return await script(args=args)
+        return await script(keys=self._keys, args=args)
+
+    @property
+    def _status_limit(self) -> int:
+        # An outbox is never trimmed: the relay trims the contract's stream instead.
+        return 0 if self.cluster else self.status_maxlen
 
     async def intake(self, entries: Sequence[IntakeEntry], at: str) -> list[int]:
         """Write a batch of taken-in entries; 0 in the result marks an entry seen before."""
         if not entries:
             return []
-        return [int(x) for x in await self._call(self._intake, entries, at, self.dead_maxlen)]
+        dmax = 0 if self.cluster else self.dead_maxlen
+        return [int(x) for x in await self._call(self._intake, entries, at, dmax)]
 
     async def outcomes(
         self, ops: Sequence[dict[str, Any]], at: str, now: float = 0.0
@@ -232,33 +283,37 @@ class Store:
         if not ops:
             return []
         args: list[bytes | str | int | float] = [
-            self.prefix, self.group, at, self.status_maxlen, _json_encode(list(ops)),
-            maxlen, timeout_s, now,
+            self.base, self.group, at, self._status_limit, _json_encode(list(ops)),
+            0 if self.cluster else maxlen, timeout_s, now,
         ]  # fmt: skip
-        return [int(x) for x in await self._mo(args=args)]
+        return [int(x) for x in await self._mo(keys=self._keys, args=args)]
 
     async def sweep_mo(self, at: str, *, maxlen: int, now: float) -> int:
         """Write concatenated MO messages whose reassembly timed out (complete=false)."""
         args: list[bytes | str | int | float] = [
-            self.prefix, self.group, at, self.status_maxlen, "[]", maxlen, 0, now
+            self.base, self.group, at, self._status_limit, "[]",
+            0 if self.cluster else maxlen, 0, now,
         ]  # fmt: skip
-        return int(await self._mo_sweep(args=args))
+        return int(await self._mo_sweep(keys=self._keys, args=args))
 
     async def release_scheduled(self, now: float, limit: int = 500) -> int:
         """Move scheduled work whose `send_at` has come to its work stream; how many moved."""
         args: list[bytes | str | int | float] = [
-            self.prefix, self.group, "", self.status_maxlen, "[]", now, limit
+            self.base, self.group, "", self._status_limit, "[]", now, limit
         ]  # fmt: skip
-        return int(await self._release(args=args))
+        return int(await self._release(keys=self._keys, args=args))
 
     async def ack(self, stream: str, ids: Sequence[str]) -> None:
         if ids:
             await self.client.xack(stream, self.group, *ids)
 
     async def add_dead(self, dead_letter: bytes) -> None:
-        await self.client.xadd(
-            self.dead, {"data": dead_letter}, maxlen=self.dead_maxlen or None, approximate=True
-        )
+        if self.cluster:  # through the outbox, so the relay keeps the stream's ids in order
+            await self.client.xadd(self.outboxes["dead"], {"data": dead_letter})
+        else:
+            await self.client.xadd(
+                self.dead, {"data": dead_letter}, maxlen=self.dead_maxlen or None, approximate=True
+            )
 
 
 def _str(value: bytes | str) -> str:

@@ -188,8 +188,8 @@ class StatusWatch:
 def _recorded_parts(client: redis.Redis) -> dict[tuple[str, int, int], str]:
     """Every part whose submit_sm_resp is in Redis: (entry id, index, k) → carrier's id."""
     parts: dict[tuple[str, int, int], str] = {}
-    for key in client.scan_iter(match="sms:r:*", count=1000):
-        _, _, entry, index = _text(key).split(":")
+    for key in client.scan_iter(match="{sms:outbound}:r:*", count=1000):
+        entry, index = _text(key).rsplit(":", 2)[1:]
         for name, value in client.hgetall(key).items():
             field_name = _text(name)
             if field_name.startswith("a") and field_name[1:].isdigit():
@@ -207,7 +207,7 @@ def _read_not_taken(client: redis.Redis) -> int:
     """Outbound entries read (pending) whose recipients were never written (no entry key)."""
     pending = client.xpending_range("sms:outbound", GROUP, min="-", max="+", count=100_000)
     ids = [_text(p["message_id"]) for p in pending]
-    return sum(1 for i in ids if not client.exists(f"sms:entry:{i}"))
+    return sum(1 for i in ids if not client.exists(f"{{sms:outbound}}:entry:{i}"))
 
 
 def _text(value: object) -> str:
@@ -331,14 +331,14 @@ def _check_redis_drained(client: redis.Redis, total: int) -> None:
     assert pending == 0, f"{pending} outbound entries still pending"
     queued = 0
     for lane in ("high", "normal", "low"):
-        stream = f"sms:q:{CARRIER}:{lane}"
+        stream = f"{{sms:outbound}}:q:{CARRIER}:{lane}"
         if client.exists(stream):
             pending = client.xpending(stream, GROUP)["pending"]
             assert pending == 0, f"{pending} work items still pending on {stream}"
             queued += client.xlen(stream)
     # Intake wrote each recipient's work exactly once, the replay after the crash included.
     assert queued == total, f"{queued} work items for {total} recipients"
-    left = list(client.scan_iter(match="sms:entry:*"))
+    left = list(client.scan_iter(match="{sms:outbound}:entry:*"))
     assert not left, f"entries never counted down: {left[:5]}"
     assert client.xlen("sms:dead") == 0
 
@@ -482,7 +482,10 @@ def _play(
     elif mode == "between-parts":
         # Then between two parts of a multi-part message (some recorded, some not).
         _wait(
-            lambda: watch.counts["sent"] >= target and int(partly_recorded(args=["sms:r:*"])) > 0,
+            lambda: (
+                watch.counts["sent"] >= target
+                and int(partly_recorded(args=["{sms:outbound}:r:*"])) > 0
+            ),
             FIRST_RUN_TIMEOUT_S,
             f"{target} recipients sent, then a multi-part recipient partly recorded",
             [simulator, first],

@@ -143,7 +143,7 @@ def unread(client: redis.Redis, stream: str) -> int:
 
 
 def work_streams() -> list[str]:
-    return [f"sms:q:{CARRIER}:{lane}" for lane in ("high", "normal", "low")]
+    return [f"{{sms:outbound}}:q:{CARRIER}:{lane}" for lane in ("high", "normal", "low")]
 
 
 def log_of(process: Process) -> str:

@@ -123,8 +123,8 @@ async def test_multipart_gsm7_and_ucs2_parts_udh_sent_and_delivered_after_every_
 
         async def observe() -> bool:
             async with h.redis.pipeline(transaction=True) as pipe:
-                pipe.hmget(f"sms:r:{gsm_entry}:0", "acc", "fin")
-                pipe.hmget(f"sms:r:{ucs_entry}:0", "acc", "fin")
+                pipe.hmget(f"{{sms:outbound}}:r:{gsm_entry}:0", "acc", "fin")
+                pipe.hmget(f"{{sms:outbound}}:r:{ucs_entry}:0", "acc", "fin")
                 pipe.xrange(h.status)
                 gsm_state, ucs_state, entries = await pipe.execute()
             events = [json.loads(fields[b"data"]) for _, fields in entries]

@@ -116,7 +116,7 @@ async def test_mo_incomplete_is_written_with_complete_false_after_the_timeout(
     assert entries[0]["complete"] is False
     assert entries[0]["parts"] == 1
     assert entries[0]["message"] == plan(text, reference=77).parts[0].text
-    assert await client.keys("sms:mop*") == []
+    assert await client.keys("{sms:outbound}:mop*") == []
     await client.aclose()
 
 

@@ -10,7 +10,8 @@ what each recipient must become. Faults are injected through the cluster so that
 logged with its wall-clock time (`Cluster.fault`).
 
 `Cluster.check()` then reads everything that happened: the whole `sms:status` stream, the
-recipient hashes (`sms:r:*`, what the daemon recorded of each part's submit_sm_resp), every
+recipient hashes (`{sms:outbound}:r:*`, what the daemon recorded of each part's
+submit_sm_resp), every
 carrier's record of the submits it answered ESME_ROK, the consumer groups and `sms:dead`, and
 checks the invariant (CONTRACT.md §2, §4):
 
@@ -64,6 +65,7 @@ SYSTEM_ID = "lisoloo"
 PASSWORD = "pw"
 GROUP = "connector"
 PREFIX = "sms"
+BASE = "{" + PREFIX + ":outbound}"  # the daemon's own keys (connector.streams.store.key_base)
 LANES = ("high", "normal", "low")
 FINAL = frozenset({"delivered", "undelivered", "expired", "rejected", "failed"})
 RANK = {"processing": 0, "sent": 1}
@@ -822,7 +824,7 @@ class Cluster:
         return 0
 
     def work_streams(self) -> list[str]:
-        return [f"{PREFIX}:q:{spec.name}:{lane}" for spec in self.specs for lane in LANES]
+        return [f"{BASE}:q:{spec.name}:{lane}" for spec in self.specs for lane in LANES]
 
     def settled(self) -> bool:
         """Every recipient `sent` or final, nothing pending or unread anywhere."""
@@ -875,7 +877,7 @@ class Cluster:
             not_taken = [
                 _text(p["message_id"])
                 for p in pending
-                if not self.client.exists(f"{PREFIX}:entry:{_text(p['message_id'])}")
+                if not self.client.exists(f"{BASE}:entry:{_text(p['message_id'])}")
             ]
             consumers = Counter(_text(p["consumer"]) for p in pending)
             work = {s: self.pending(s) for s in self.work_streams() if self.pending(s)}
@@ -1012,7 +1014,7 @@ class Cluster:
             problems.append(f"{self.lag(outbound)} outbound entries never read")
         left = [
             key
-            for key in self.client.scan_iter(match=f"{PREFIX}:entry:*", count=1000)
+            for key in self.client.scan_iter(match=f"{BASE}:entry:*", count=1000)
             if _text(key).split(":", 2)[2] not in self.retaken
         ]
         if left:
@@ -1076,7 +1078,7 @@ class Cluster:
         for key, recipient in self.workload.recipients.items():
             by_entry[recipient.entry].append(key)
         out: set[str] = set()
-        for raw in self.client.scan_iter(match=f"{PREFIX}:entry:*", count=1000):
+        for raw in self.client.scan_iter(match=f"{BASE}:entry:*", count=1000):
             entry = _text(raw).split(":", 2)[2]
             if self.client.xpending_range(outbound, GROUP, entry, entry, 1):
                 continue
@@ -1090,8 +1092,8 @@ class Cluster:
     def _recorded_parts(self) -> dict[tuple[str, int], dict[int, str]]:
         """(entry id, index) → {part k: carrier id} from the recipient hashes."""
         out: dict[tuple[str, int], dict[int, str]] = {}
-        for key in self.client.scan_iter(match=f"{PREFIX}:r:*", count=1000):
-            _, _, entry, index = _text(key).split(":")
+        for key in self.client.scan_iter(match=f"{BASE}:r:*", count=1000):
+            entry, index = _text(key).rsplit(":", 2)[1:]
             parts: dict[int, str] = {}
             for name, value in self.client.hgetall(key).items():
                 field_name = _text(name)
@@ -1318,7 +1320,7 @@ def _stalled_entries(cluster: Cluster, after_s: float) -> int:
             outbound, GROUP, "-", "+", 100_000, idle=int(after_s * 1000)
         )
         for row in pending:
-            if not cluster.client.exists(f"{PREFIX}:entry:{_text(row['message_id'])}"):
+            if not cluster.client.exists(f"{BASE}:entry:{_text(row['message_id'])}"):
                 stalled += 1
     return stalled
 

@@ -153,7 +153,7 @@ async def test_finished_entry_claimed_again_is_not_taken_in_twice(redis_url: str
         statuses = [json.loads(fields[b"data"])["status"] for _, fields in events]
         assert written == [0], f"a finished entry was taken in again: statuses {statuses}"
         assert await client.xlen(work_stream) == 1, "its recipient was queued again"
-        assert not await client.exists(f"sms:entry:{entry_id}")
+        assert not await client.exists(f"{{sms:outbound}}:entry:{entry_id}")
     finally:
         await client.aclose()
 
@@ -187,11 +187,12 @@ async def test_entries_read_just_before_redis_dies_are_taken_in_when_it_is_back(
     task = asyncio.ensure_future(intake.run())
     try:
         for _ in range(300):  # 3 s, far less than claim_idle_s (60 s)
-            if await client.exists(f"sms:entry:{entry_id}"):
+            if await client.exists(f"{{sms:outbound}}:entry:{entry_id}"):
                 break
             await asyncio.sleep(0.01)
         assert store.failed, "the injected failure never happened"
-        assert await client.exists(f"sms:entry:{entry_id}"), "the entry was never taken in"
+        taken_in = await client.exists(f"{{sms:outbound}}:entry:{entry_id}")
+        assert taken_in, "the entry was never taken in"
     finally:
         intake.stop()
         task.cancel()

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from connector.app.daemon import Daemon
 from connector.config.load import parse_config
 from connector.simulator.smsc import SimulatorConfig, Smsc
-from connector.streams.store import LANES
+from connector.streams.store import LANES, key_base
 
 SYSTEM_ID = "lisoloo"
 PASSWORD = "pw"
@@ -234,7 +234,7 @@ class DaemonHarness:
     # ------------------------------------------------------------------ Redis state
 
     def work_streams(self, carrier: str) -> list[str]:
-        return [f"{self.prefix}:q:{carrier}:{lane}" for lane in LANES]
+        return [f"{key_base(self.prefix)}:q:{carrier}:{lane}" for lane in LANES]
 
     async def pending(self, stream: str) -> int:
         """Entries read by the group and not acknowledged."""
