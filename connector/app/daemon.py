@@ -18,6 +18,7 @@ from dataclasses import replace as _replace
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from connector import __version__
@@ -37,7 +38,10 @@ from connector.observe import (
     readiness,
     start_http,
 )
-from connector.streams.store import LANES, Store
+from connector.streams.budget import RateBudget
+from connector.streams.leases import RedisBindSlots
+from connector.streams.relay import Relay
+from connector.streams.store import LANES, RedisClient, Store
 
 _log = logging.getLogger("connector")
 
@@ -112,7 +116,7 @@ class Daemon:
     """The running service; `stop()` is the injectable shutdown trigger (tests, signals)."""
 
     config: Config
-    redis: aioredis.Redis
+    redis: RedisClient
     store: Store
     intake: Intake
     inbound: Inbound
@@ -126,15 +130,24 @@ class Daemon:
     metrics: Metrics = field(default_factory=lambda: Metrics(version=__version__))
     notifier: Notifier = field(default_factory=Notifier.from_env)
     http: MetricsServer | None = None
+    _generation: int = 0  # bumped by a reload that rebinds: bind-slot holders stay distinct
 
     @classmethod
     def build(cls, config: Config) -> Daemon:
-        client = aioredis.Redis.from_url(
-            config.redis.url,
-            socket_timeout=config.redis.socket_timeout_s,
-            socket_connect_timeout=config.redis.socket_timeout_s,
-            health_check_interval=30,
-        )
+        client: RedisClient
+        if config.redis.cluster:
+            client = RedisCluster.from_url(
+                config.redis.url,
+                socket_timeout=config.redis.socket_timeout_s,
+                socket_connect_timeout=config.redis.socket_timeout_s,
+            )
+        else:
+            client = aioredis.Redis.from_url(
+                config.redis.url,
+                socket_timeout=config.redis.socket_timeout_s,
+                socket_connect_timeout=config.redis.socket_timeout_s,
+                health_check_interval=30,
+            )
         store = Store(
             client,
             prefix=config.redis.prefix,
@@ -144,6 +157,7 @@ class Daemon:
             dead_maxlen=config.redis.dead_maxlen,
             receipt_ttl_s=config.redis.receipt_ttl_s,
             mo_maxlen=config.redis.mo_maxlen,
+            cluster=config.redis.cluster,
         )
         router = Router({name: carrier.prefixes for name, carrier in config.carriers.items()})
         intake = Intake(
@@ -203,13 +217,34 @@ class Daemon:
             self._redis_error("metrics")
             raise
 
+    def _new_pool(self, name: str, carrier: CarrierConfig) -> BindPool:
+        slots = None
+        if carrier.max_binds is not None:
+            lease = self.config.redis.bind_lease_s
+            slots = RedisBindSlots(
+                self.redis,
+                f"{self.store.base}:binds:{name}",
+                carrier.max_binds,
+                ttl_s=lease,
+                renew_s=lease / 3,
+                retry_s=min(1.0, lease / 3),
+            )
+        holder = f"{self.store.consumer}/" + (f"g{self._generation}/" if self._generation else "")
+        return BindPool(bind_settings(name, carrier), slots=slots, holder_prefix=holder)
+
+    def _budget(self, name: str, carrier: CarrierConfig) -> RateBudget | None:
+        if carrier.tps_scope != "global":
+            return None
+        return RateBudget(self.redis, f"{self.store.base}:tps:{name}")
+
     def _add_carrier(self, name: str, carrier: CarrierConfig, config: Config) -> None:
-        pool = BindPool(bind_settings(name, carrier))
+        pool = self._new_pool(name, carrier)
         dispatcher = CarrierDispatcher(
             carrier_settings(name, carrier, config),
             self.store,
             pool,
             metrics=self.metrics.for_carrier(name),
+            budget=self._budget(name, carrier),
         )
         dispatcher.inbound = self.inbound
         dispatcher.redis_errors = self._redis_error
@@ -238,7 +273,9 @@ class Daemon:
                 listen.port,
                 self.metrics,
                 readiness(
-                    self.redis.ping, lambda: {n: p.bound_count() for n, p in self.pools.items()}
+                    self.redis.ping,
+                    lambda: {n: p.bound_count() for n, p in self.pools.items()},
+                    lambda: {n: p.waiting_for_slot() for n, p in self.pools.items()},
                 ),
             )
         except OSError as error:
@@ -256,6 +293,9 @@ class Daemon:
             asyncio.ensure_future(self.inbound.sweep_forever(self.stopping)),
             asyncio.ensure_future(release_scheduled_forever(self.store, self.stopping)),
         ]
+        relay: asyncio.Task[None] | None = None
+        if self.store.cluster:
+            relay = asyncio.ensure_future(Relay(self.redis, self.store.relay_pairs()).run())
         _log.info(
             "daemon started: consumer %s, carriers %s",
             self.store.consumer,
@@ -283,6 +323,11 @@ class Daemon:
                 timeout,
             )
         await asyncio.gather(*(pool.stop() for pool in self.pools.values()))
+        if relay is not None:  # the last outcomes are written: let their events cross
+            with contextlib.suppress(TimeoutError, RedisError, OSError):
+                await asyncio.wait_for(Relay(self.redis, self.store.relay_pairs()).step(), 5.0)
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
         await self.redis.aclose()
         _log.info("stopped")
         return 0
@@ -372,12 +417,18 @@ class Daemon:
             dispatcher = self.dispatchers[name]
             pool = self.pools[name]
             dispatcher.reconfigure(carrier_settings(name, carrier, effective), now)
+            if carrier.tps_scope != old.carriers[name].tps_scope:
+                dispatcher.set_budget(self._budget(name, carrier))
             binding = bind_settings(name, carrier)
-            if _replace(binding, window=pool.settings.window) != pool.settings:
+            if (
+                _replace(binding, window=pool.settings.window) != pool.settings
+                or carrier.max_binds != old.carriers[name].max_binds
+            ):
                 _log.info("reload: carrier %s connection settings changed: rebinding", name)
-                fresh = BindPool(
-                    binding, on_deliver=dispatcher.on_deliver, on_change=dispatcher.on_pool_change
-                )
+                self._generation += 1  # the new binds take slots of their own
+                fresh = self._new_pool(name, carrier)
+                fresh.on_deliver = dispatcher.on_deliver
+                fresh.on_change = dispatcher.on_pool_change
                 dispatcher.pool = fresh
                 self.pools[name] = fresh
                 fresh.start()

@@ -32,10 +32,12 @@ from connector.domain.receipts import ReceiptParseError, is_receipt, parse_recei
 from connector.flow.adaptive import AdaptiveRate
 from connector.flow.backoff import RetrySchedule
 from connector.flow.pacer import Pacer
+from connector.flow.permits import PermitReservoir, budget_rate, slack_for
 from connector.flow.priority import PriorityLanes
 from connector.observe.metrics import CarrierMetrics, Metrics
 from connector.smpp import constants as c
 from connector.smpp import pdu as p
+from connector.streams.budget import RateBudget
 from connector.streams.store import LANES, Lane, Store, WorkItem, work_item_decoder
 from connector.text import ReferenceAllocator, TextError, plan
 from connector.transport.protocol import ConnectionClosed, ResponseTimeout
@@ -133,9 +135,15 @@ class CarrierDispatcher:
         clock: Callable[[], float] | None = None,
         wall: Callable[[], float] = time.time,
         metrics: CarrierMetrics | None = None,
+        budget: RateBudget | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.name
+        # tps_scope = "global": every send also needs a permit from the budget shared in Redis.
+        self.budget = budget
+        self.permits = PermitReservoir(slack_for(settings.tps)) if budget is not None else None
+        self._granting = False
+        self._grant_not_before = 0.0
         self.store = store
         self.pool = pool
         self._loop = asyncio.get_running_loop()
@@ -450,10 +458,19 @@ class CarrierDispatcher:
             if client is None:
                 self._requeue(part, front=True)
                 return
+            permits = self.permits
+            if permits is not None and not permits.ready(now):
+                self._requeue(part, front=True)
+                self._want_permits(now)
+                return
             if not pacer.try_acquire(now):
                 self._requeue(part, front=True)
                 self._wake_at(pacer.next_send_at(now))
                 return
+            if permits is not None:
+                permits.take(now)
+                if len(permits) <= self._permit_low_water():
+                    self._want_permits(now)
             try:
                 future = client.submit_nowait(part.pdu)
             except ConnectionClosed:
@@ -463,6 +480,62 @@ class CarrierDispatcher:
             self.stats.submitted += 1
             self.metrics.parts_sent.inc()
             future.add_done_callback(partial(self._on_response, part))
+
+    # ------------------------------------------------------------------ global budget
+
+    def set_budget(self, budget: RateBudget | None) -> None:
+        """A reload changed `tps_scope`."""
+        self.budget = budget
+        self.permits = PermitReservoir(slack_for(self.settings.tps)) if budget else None
+        self.pump()
+
+    def _permit_batch(self) -> int:
+        """Permits asked for at once: about 100 ms of the shared rate."""
+        return max(1, int(budget_rate(self.settings.tps) * 0.1))
+
+    def _permit_low_water(self) -> int:
+        return self._permit_batch() // 2
+
+    def _want_permits(self, now: float) -> None:
+        """Wake at the next permit held; ask the shared budget for more when running low."""
+        permits = self.permits
+        assert permits is not None
+        due = permits.next_at(now)
+        if due is not None:
+            self._wake_at(due)
+        if self._granting or len(permits) > self._permit_low_water():
+            return
+        if now < self._grant_not_before:
+            self._wake_at(self._grant_not_before)
+            return
+        want = min(self.queued_parts + 1 - len(permits), self._permit_batch())
+        if want <= 0:
+            return
+        self._granting = True
+        self._spawn(self._grant(want))
+
+    async def _grant(self, want: int) -> None:
+        budget, permits = self.budget, self.permits
+        assert budget is not None and permits is not None
+        try:
+            rate = budget_rate(min(self.adaptive.rate(self._clock()), self.settings.tps))
+            grant = await budget.grant(rate, want)
+            now = self._clock()
+            # Redis read its clock before this reply arrived: mapping its time to ours by the
+            # arrival errs late, so a permit is never used before its slot.
+            offset = now - grant.now_us / 1e6
+            interval = grant.interval_us / 1e6
+            if grant.count:
+                permits.add(grant.first_us / 1e6 + offset, interval, grant.count)
+            else:  # the budget is spoken for up to its horizon: ask again when it frees
+                free_at = (grant.first_us - budget.horizon_us) / 1e6 + offset
+                self._grant_not_before = max(now + 0.001, free_at)
+        except RedisError:
+            self.redis_errors("budget")
+            self._grant_not_before = self._clock() + 0.1
+        finally:
+            self._granting = False
+        self.pump()
 
     def _wake_at(self, when: float) -> None:
         if self._timer is not None:
@@ -481,6 +554,8 @@ class CarrierDispatcher:
         old = self.settings
         self.settings = settings
         if settings.tps != old.tps:
+            if self.permits is not None:
+                self.permits.slack = slack_for(settings.tps)
             self.pacer.set_limit(settings.tps)
             self.adaptive.set_configured(settings.tps, now)
             self.pacer.set_rate(self.adaptive.rate(now), now)

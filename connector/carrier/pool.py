@@ -4,6 +4,13 @@ A bind refused for its credentials (ESME_RINVPASWD, ESME_RINVSYSID) backs off lo
 loudly at error level, never hammering the carrier. Every other failure (refused connection,
 timeout, dropped link, unresponsive peer) reconnects with exponential backoff, full jitter and
 a cap. Closing unbinds first.
+
+When a carrier account allows only a few binds across every host (`max_binds`), each bind
+first takes a slot from a `BindSlots` (leases kept in Redis by the app, see
+`streams.leases`): it waits in `waiting_for_slot` until one is free, renews it while bound,
+and unbinds at once when it can no longer prove it holds it (a renewal refused, or no renewal
+answered before the lease would have expired), so the carrier never sees more binds than the
+account allows.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import random
 import ssl as ssl_module
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from connector.carrier.client import BindMode, BindRefused, DeliverHandler, SmppClient
 from connector.flow.backoff import ReconnectBackoff
@@ -31,7 +39,22 @@ class BindState(enum.Enum):
     CONNECTING = "connecting"
     BOUND = "bound"
     BACKING_OFF = "backing_off"
+    WAITING_FOR_SLOT = "waiting_for_slot"
     STOPPED = "stopped"
+
+
+class BindSlots(Protocol):
+    """Leases on a carrier's bind slots shared by every host (implemented over Redis)."""
+
+    ttl_s: float  # a lease not renewed for this long is free for another host
+    renew_s: float  # how often a held lease is renewed
+    retry_s: float  # how often a bind without a slot asks again
+
+    async def acquire(self, holder: str) -> bool:
+        """Take (or keep) a slot for `holder`; False when every slot is held by others."""
+
+    async def release(self, holder: str) -> None:
+        """Give the slot back (unbound, or stopping)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +100,7 @@ class SupervisedBind:
         )
         self._stopping = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.holder = f"{pool.holder_prefix}{self.name}"
 
     @property
     def is_bound(self) -> bool:
@@ -90,6 +114,9 @@ class SupervisedBind:
             if self._stopping.is_set():
                 break
             s = self.pool.settings  # a reload may have changed the window
+            slots = self.pool.slots if self.mode != "receiver" else None
+            if slots is not None and not await self._take_slot(slots):
+                break  # stopping while waiting for a slot
             self._set_state(BindState.CONNECTING)
             client = SmppClient(
                 system_id=s.system_id,
@@ -114,31 +141,123 @@ class SupervisedBind:
                 auth_failure = error.command_status in AUTH_FAILURES
                 self._failed(str(error), loud=auth_failure)
                 await client.close()
+                if slots is not None:
+                    await self._give_slot(slots)  # another host may have better luck
             except (OSError, TimeoutError, SmppError) as error:
                 self._failed(f"{type(error).__name__}: {error}", loud=False)
                 await client.close()
+                if slots is not None:
+                    await self._give_slot(slots)
             else:
                 self.client = client
                 self.backoff.reset()
                 self._set_state(BindState.BOUND)
                 stop = asyncio.ensure_future(self._stopping.wait())
                 closed = asyncio.ensure_future(client.wait_closed())
-                await asyncio.wait({stop, closed}, return_when=asyncio.FIRST_COMPLETED)
+                waits: set[asyncio.Future[Any]] = {stop, closed}
+                lease: asyncio.Future[None] | None = None
+                if slots is not None:
+                    lease = asyncio.ensure_future(self._keep_slot(slots))
+                    waits.add(lease)
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 stop.cancel()
+                lost_slot = lease is not None and lease.done() and not self._stopping.is_set()
+                if lease is not None and not lease.done():
+                    lease.cancel()
                 if closed.done() and not self._stopping.is_set():
                     self._failed(f"link closed: {closed.result()}", loud=False)
                 else:
                     closed.cancel()
                 self.client = None
-                if self._stopping.is_set():
+                if self._stopping.is_set() or lost_slot:
                     await client.unbind(timeout_s=min(5.0, s.response_timeout_s))
+                if slots is not None:
+                    await self._give_slot(slots)
+                if self._stopping.is_set():
                     break
                 self.pool.bind_changed(self)
+                if lost_slot:
+                    continue  # straight back to waiting for a slot, no backoff
             delay = self.backoff.next_delay(random.random(), auth_failure=auth_failure)
             self._set_state(BindState.BACKING_OFF)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
         self._set_state(BindState.STOPPED)
+
+    async def _take_slot(self, slots: BindSlots) -> bool:
+        """Wait for a bind slot; False when stopping first."""
+        for _attempt in range(2**62):
+            try:
+                if await slots.acquire(self.holder):
+                    return True
+                reason = "every bind slot is held (max_binds across hosts)"
+            except Exception as error:  # noqa: BLE001 - Redis down: keep waiting, say why
+                reason = f"bind slots unavailable: {type(error).__name__}: {error}"
+            if self.state is not BindState.WAITING_FOR_SLOT:
+                self.last_error = reason
+                _log.warning(
+                    "bind %s waiting for a slot: %s",
+                    self.name,
+                    reason,
+                    extra={"carrier": self.pool.settings.carrier, "bind": self.name},
+                )
+                self._set_state(BindState.WAITING_FOR_SLOT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), slots.retry_s)
+            if self._stopping.is_set():
+                return False
+        return False
+
+    async def _keep_slot(self, slots: BindSlots) -> None:
+        """Renew the slot while bound; return when it can no longer be shown to be held.
+
+        The lease is valid until `ttl_s` after the last renewal was *sent* (Redis set its
+        expiry later than that), less a second's margin for the unbind to reach the carrier
+        before another host may take the slot.
+        """
+        loop = asyncio.get_running_loop()
+        valid_until = loop.time() + slots.ttl_s - 1.0
+        for _attempt in range(2**62):
+            await asyncio.sleep(max(0.0, min(slots.renew_s, valid_until - loop.time())))
+            if loop.time() >= valid_until:
+                reason = "no renewal answered before the lease ran out"
+                break
+            sent_at = loop.time()
+            try:
+                held = await asyncio.wait_for(
+                    slots.acquire(self.holder), max(0.1, valid_until - sent_at)
+                )
+            except Exception as error:  # noqa: BLE001 - keep trying until the lease runs out
+                _log.warning(
+                    "bind %s could not renew its slot: %s: %s",
+                    self.name,
+                    type(error).__name__,
+                    error,
+                    extra={"carrier": self.pool.settings.carrier, "bind": self.name},
+                )
+                continue
+            if not held:
+                reason = "its lease was taken over by another host"
+                break
+            valid_until = sent_at + slots.ttl_s - 1.0
+        self.last_error = f"bind slot lost: {reason}"
+        _log.warning(
+            "bind %s unbinds: bind slot lost: %s",
+            self.name,
+            reason,
+            extra={"carrier": self.pool.settings.carrier, "bind": self.name},
+        )
+
+    async def _give_slot(self, slots: BindSlots) -> None:
+        try:
+            await slots.release(self.holder)
+        except Exception as error:  # noqa: BLE001 - it expires by itself after ttl_s
+            _log.warning(
+                "bind %s could not release its slot (it expires by itself): %s",
+                self.name,
+                error,
+                extra={"carrier": self.pool.settings.carrier, "bind": self.name},
+            )
 
     def _failed(self, reason: str, *, loud: bool) -> None:
         self.last_error = reason
@@ -185,10 +304,14 @@ class BindPool:
         *,
         on_deliver: DeliverHandler | None = None,
         on_change: Callable[[], None] | None = None,
+        slots: BindSlots | None = None,
+        holder_prefix: str = "",
     ) -> None:
         self.settings = settings
         self.on_deliver = on_deliver
         self.on_change = on_change
+        self.slots = slots
+        self.holder_prefix = holder_prefix  # e.g. "<consumer>/": lease holders unique per host
         self.address = (settings.host, settings.port)
         self.ssl_context: ssl_module.SSLContext | None = None
         if settings.tls:
@@ -225,6 +348,9 @@ class BindPool:
 
     def bound_count(self) -> int:
         return sum(1 for bind in self.transmitters if bind.is_bound)
+
+    def waiting_for_slot(self) -> int:
+        return sum(1 for b in self.transmitters if b.state is BindState.WAITING_FOR_SLOT)
 
     def window_size(self) -> int:
         return self.settings.window * len(self.transmitters)

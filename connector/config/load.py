@@ -461,11 +461,6 @@ def _prefixes(prefixes: tuple[str, ...]) -> Iterable[Problem]:
         seen.add(prefix)
 
 
-def _tps_scope(scope: str) -> Iterable[Problem]:
-    if scope == "global":
-        yield "", '"global" is reserved for scale-out and not supported yet; use "host"'
-
-
 def _readable_file(file: str) -> Iterable[Problem]:
     if file and not (os.path.isfile(file) and os.access(file, os.R_OK)):
         yield "", f"cannot read {file}"
@@ -483,7 +478,6 @@ FIELD_CHECKS: Final[dict[tuple[type, str], FieldCheck]] = {
     (CarrierConfig, "system_type"): _c_octet(MAX_SYSTEM_TYPE, required=False),
     (CarrierConfig, "service_type"): _c_octet(MAX_SERVICE_TYPE, required=False),
     (CarrierConfig, "prefixes"): _prefixes,
-    (CarrierConfig, "tps_scope"): _tps_scope,
     (CarrierConfig, "tls_ca_file"): _readable_file,
 }
 """Checks of one converted value: (path suffix, message) per problem."""

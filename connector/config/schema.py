@@ -154,6 +154,13 @@ class RedisConfig(_Table, kw_only=True, frozen=True):
     """Approximate MAXLEN of `<prefix>:mo`; 0 never trims."""
     receipt_ttl_s: Count = 604_800
     """How long accepted parts' SMSC ids are kept to match receipts (7 days)."""
+    cluster: bool = False
+    """true when `url` is a node of a Redis Cluster: the daemon then uses the cluster client, and
+    its events reach `<prefix>:status`, `:dead` and `:mo` through outboxes in the outbound
+    stream's slot (README, "Several hosts")."""
+    bind_lease_s: Annotated[float, msgspec.Meta(ge=3, le=300)] = 10.0
+    """With a carrier's `max_binds`: a host's lease on a bind slot, renewed every third of this;
+    a slot whose host died is free for another host this long after its last renewal."""
     socket_timeout_s: PositiveSeconds = 5.0
     """Timeout of one Redis command, connecting included (a blocking read adds `block_ms`)."""
     reconnect_initial_s: PositiveSeconds = 0.5
@@ -242,16 +249,18 @@ class CarrierConfig(_Table, kw_only=True, frozen=True):
     """With `bind = "transmitter"`: receiver binds to open; unset means as many as `binds`,
     0 none (no receipts or MO from this carrier)."""
     max_binds: Annotated[int, msgspec.Meta(ge=1, le=64)] | None = None
-    """Reserved (scale-out): the carrier's limit of sessions for this system_id; unset: no limit
-    known. Must be at least `binds` when set."""
+    """The carrier's limit of sessions for this system_id across every connector host; each bind
+    then holds a lease on a slot in Redis, and a host without one waits (`binds{state=
+    "waiting_for_slot"}`, `/readyz`). Unset: no limit known. Must be at least `binds`."""
 
     # --- rate and window
     tps: PositiveSeconds
     """submit_sm PDUs per second to this carrier, all binds together: never more than tps + 1 in
     any sliding one-second window. Required (the carrier's contracted rate)."""
     tps_scope: TpsScope = "host"
-    """What `tps` applies to: "host" (this process). "global" (shared by every connector process
-    through Redis) is reserved for scale-out and refused for now."""
+    """What `tps` applies to: "host" (this process), or "global": every connector process draws
+    from one budget in Redis, so all hosts together stay within tps + 1 in any sliding second
+    (they run at 98 % of `tps` to absorb late sends; README, "Several hosts")."""
     min_tps_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.1
     """Floor of the adaptive rate after throttling (ESME_RTHROTTLED), as a fraction of `tps`."""
     window: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10

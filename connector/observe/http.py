@@ -49,12 +49,15 @@ _TEXT: Final = "text/plain; charset=utf-8"
 
 
 def readiness(
-    ping: Callable[[], Awaitable[object]], bound: Callable[[], Mapping[str, int]]
+    ping: Callable[[], Awaitable[object]],
+    bound: Callable[[], Mapping[str, int]],
+    waiting: Callable[[], Mapping[str, int]] | None = None,
 ) -> ReadyCheck:
     """The usual `/readyz` check: Redis answers, and every carrier has a bound session.
 
     `ping` is e.g. `redis_client.ping`; `bound` maps each configured carrier to its number of
-    bound (transmitting) sessions, e.g. `{name: pool.bound_count() for ...}`.
+    bound (transmitting) sessions, e.g. `{name: pool.bound_count() for ...}`; `waiting` to its
+    binds waiting for a slot (`max_binds` reached by other hosts), named in the reason.
     """
 
     async def check() -> tuple[bool, str]:
@@ -64,7 +67,14 @@ def readiness(
             return False, f"redis: {type(error).__name__}: {error}"
         missing = sorted(name for name, count in bound().items() if count < 1)
         if missing:
-            return False, "no bound session: " + ", ".join(missing)
+            slots = waiting() if waiting is not None else {}
+            named = [
+                f"{name} (waiting for a bind slot: max_binds held by other hosts)"
+                if slots.get(name)
+                else name
+                for name in missing
+            ]
+            return False, "no bound session: " + ", ".join(named)
         return True, "ready"
 
     return check

@@ -85,7 +85,7 @@ NO_CARRIER: Final = "none"
 SUBMIT_RESULTS: Final = ("ok", "throttled", "temporary", "permanent", "timeout")
 """`result` values of `submits_total`: how each submit_sm ended (timeout: no submit_sm_resp)."""
 
-BIND_STATES: Final = ("connecting", "bound", "backing_off", "stopped")
+BIND_STATES: Final = ("connecting", "bound", "backing_off", "waiting_for_slot", "stopped")
 """`state` values of the `binds` gauge that are always exported (0 when no bind is in them)."""
 
 SMPP_LATENCY_BUCKETS: Final = (

@@ -204,6 +204,7 @@ class SimulatorStats(msgspec.Struct):
     receipts_dropped: int = 0
     mo_sent: int = 0
     connections_dropped: int = 0
+    sessions_bound_peak: int = 0  # most sessions bound at once (a carrier's max_binds check)
 
 
 class Concat(msgspec.Struct, frozen=True):
@@ -854,6 +855,8 @@ class Smsc:
             return
         conn.send(resp_cls(status, pdu.sequence_number, system_id=config.smsc_system_id))
         self.stats.binds += 1
+        bound = sum(1 for other in self._connections if other.session.is_bound)
+        self.stats.sessions_bound_peak = max(self.stats.sessions_bound_peak, bound)
         account = conn.account = self._account(pdu.system_id)
         if pdu.command_id in _RECEIVER_BINDS:
             account.receivers.append(conn)

@@ -24,15 +24,17 @@ On a single server the scripts write the contract's streams directly. On a Redis
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from connector.streams import scripts
 
+RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 Lane = Literal["high", "normal", "low"]
 LANES: Final[tuple[Lane, ...]] = ("high", "normal", "low")
 Fields = dict[bytes, bytes]
@@ -83,7 +85,7 @@ class Store:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RedisClient,
         *,
         prefix: str,
         group: str,
