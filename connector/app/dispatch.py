@@ -516,7 +516,8 @@ class CarrierDispatcher:
 
     async def _grant(self, want: int) -> None:
         budget, permits = self.budget, self.permits
-        assert budget is not None and permits is not None
+        assert budget is not None
+        assert permits is not None
         try:
             rate = budget_rate(min(self.adaptive.rate(self._clock()), self.settings.tps))
             grant = await budget.grant(rate, want)

@@ -191,7 +191,7 @@ class SupervisedBind:
                 if await slots.acquire(self.holder):
                     return True
                 reason = "every bind slot is held (max_binds across hosts)"
-            except Exception as error:  # noqa: BLE001 - Redis down: keep waiting, say why
+            except Exception as error:
                 reason = f"bind slots unavailable: {type(error).__name__}: {error}"
             if self.state is not BindState.WAITING_FOR_SLOT:
                 self.last_error = reason
@@ -227,7 +227,7 @@ class SupervisedBind:
                 held = await asyncio.wait_for(
                     slots.acquire(self.holder), max(0.1, valid_until - sent_at)
                 )
-            except Exception as error:  # noqa: BLE001 - keep trying until the lease runs out
+            except Exception as error:
                 _log.warning(
                     "bind %s could not renew its slot: %s: %s",
                     self.name,
@@ -251,7 +251,7 @@ class SupervisedBind:
     async def _give_slot(self, slots: BindSlots) -> None:
         try:
             await slots.release(self.holder)
-        except Exception as error:  # noqa: BLE001 - it expires by itself after ttl_s
+        except Exception as error:
             _log.warning(
                 "bind %s could not release its slot (it expires by itself): %s",
                 self.name,

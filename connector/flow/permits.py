@@ -12,7 +12,7 @@ reply arrived, which is after Redis read its clock, so the estimate errs late), 
 than `slack` after it (a permit older than that is dropped, not used). Every send in a closed
 one-second window then has its permit in a window of length ``1 + slack + rtt``, which holds at
 most ``floor((1 + slack + rtt) * rate) + 1`` permits; `slack_for` picks the slack that keeps
-this at ``floor(tps) + 1`` with half of the allowance left for the round trip. The cost is the
+this at ``floor(tps) + 1`` with two thirds of the allowance left for the round trip. The cost is the
 margin: the hosts together send at ``tps * (1 - margin)``, 98 % of `tps` by default.
 """
 
@@ -32,10 +32,11 @@ def budget_rate(tps: float, margin: float = MARGIN) -> float:
 
 
 def slack_for(tps: float, margin: float = MARGIN) -> float:
-    """How late (s) a permit may still be used: half the lateness the window allows."""
+    """How late (s) a permit may still be used: a third of the lateness the window allows, the
+    rest left for the round trip to Redis and the carrier's own timestamps."""
     rate = budget_rate(tps, margin)
     allowance = (math.floor(tps) + 1) / rate - 1.0  # window length beyond 1 s that stays legal
-    return max(0.0, allowance / 2.0)
+    return max(0.0, allowance / 3.0)
 
 
 class PermitReservoir:

@@ -57,9 +57,7 @@ class Relay:
                 continue
             pipe = self.client.pipeline(transaction=False)
             for entry_id, fields in entries:
-                pipe.xadd(
-                    stream, fields, id=entry_id, maxlen=maxlen or None, approximate=True
-                )
+                pipe.xadd(stream, fields, id=entry_id, maxlen=maxlen or None, approximate=True)
             results = await pipe.execute(raise_on_error=False)
             for result in results:
                 if isinstance(result, ResponseError):

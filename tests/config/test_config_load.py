@@ -207,6 +207,13 @@ def test_minimal_file_gets_the_documented_defaults() -> None:
                 assert getattr(section, key) == value, (name, key)
 
 
+def test_global_tps_scope_and_max_binds_are_accepted() -> None:
+    config = parse_config(carrier(tps_scope='"global"', max_binds="4", binds="2"))
+    airtel = config.carriers["airtel-cd"]
+    assert (airtel.tps_scope, airtel.max_binds, airtel.binds) == ("global", 4, 2)
+    assert (config.redis.cluster, config.redis.bind_lease_s) == (False, 10.0)
+
+
 def test_empty_consumer_becomes_the_stable_host_name() -> None:
     config = parse_config(carrier())
     assert config.redis.consumer == default_consumer() == socket.gethostname()
@@ -386,12 +393,6 @@ BROKEN: list[tuple[str, str, str]] = [
         "max_binds below binds",
         carrier(binds="4", max_binds="2"),
         "carriers.airtel-cd.max_binds: must be >= binds (4)",
-    ),
-    (
-        "global tps scope is reserved",
-        carrier(tps_scope='"global"'),
-        'carriers.airtel-cd.tps_scope: "global" is reserved for scale-out and not supported yet;'
-        ' use "host"',
     ),
     (
         "unknown tps scope",
