@@ -67,6 +67,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def system_seconds(pid: int) -> float:
+    """stime alone: the kernel's share (socket reads and writes, mostly)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as file:
+            stat = file.read()
+    except OSError:
+        return 0.0
+    return int(stat.rpartition(")")[2].split()[12]) / _CLK_TCK
+
+
 def memory_kib(pid: int, key: str = "VmHWM") -> int:
     """A /proc/<pid>/status figure in KiB (VmHWM: peak RSS, VmRSS: current RSS); 0 if gone."""
     try:
@@ -551,6 +561,7 @@ def start_profiler(stack: Stack, pid: int, output: Path, rate: int = 200) -> Pro
         print("py-spy not found: no profile", file=sys.stderr)
         return None
     args = [binary, "record", "--pid", str(pid), "-o", str(output), "-f", "raw", "-r", str(rate)]
+    args.append("--gil")  # only samples holding the GIL: CPU, not waiting in the event loop
     return stack.start("py-spy", args)
 
 

@@ -33,6 +33,7 @@ Hz) to the daemon during the run and prints the top self-time frames.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
@@ -154,7 +155,10 @@ def run_daemon(
 
     def first_event() -> None:
         marks["daemon"] = h.cpu_seconds(daemon.pid)
+        marks["daemon_sys"] = h.system_seconds(daemon.pid)
         marks["redis"] = h.cpu_seconds(server.proc.pid)
+        with contextlib.suppress(Exception):
+            client.config_resetstat()
         marks["smsc"] = sum(h.cpu_seconds(pid) for pid in smsc_pids)
         marks["startup"] = time.monotonic() - spawned
 
@@ -173,6 +177,8 @@ def run_daemon(
             time.sleep(0.1)
             outcome = h.read_outcome(client, target)
         daemon_cpu = h.cpu_seconds(daemon.pid) - marks.get("daemon", 0.0)
+        daemon_sys = h.system_seconds(daemon.pid) - marks.get("daemon_sys", 0.0)
+        commands: Any = client.info("commandstats")
         redis_cpu = h.cpu_seconds(server.proc.pid) - marks.get("redis", 0.0)
         smsc_cpu = sum(h.cpu_seconds(pid) for pid in smsc_pids) - marks.get("smsc", 0.0)
         peak = h.memory_kib(daemon.pid, "VmHWM")
@@ -186,6 +192,16 @@ def run_daemon(
     if rc not in (0, None):
         sample.append(f"daemon exit code {rc}")
     wall = outcome.last_at - outcome.first_at if outcome.reached else 0.0
+    top = sorted(commands.items(), key=lambda kv: -int(kv[1]["usec"]))[:8]
+    print(
+        f"  daemon kernel time {1e6 * daemon_sys / n:.1f} µs/msg of its CPU; Redis commands "
+        "(calls per message, Redis µs per message): "
+        + ", ".join(
+            f"{name.removeprefix('cmdstat_')} {int(v['calls']) / n:.2f} / {int(v['usec']) / n:.1f}"
+            for name, v in top
+        ),
+        flush=True,
+    )
     row = Row("smpp-connector daemon", n, n, parts, wall, daemon_cpu, peak)
     return DaemonRun(
         row,
