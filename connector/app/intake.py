@@ -117,7 +117,7 @@ class Intake:
                 )
                 entries = [e for _, batch in reply for e in batch]
                 if entries:
-                    await self.take(entries)
+                    await self.take(entries, fresh=True)
                 backoff = 0.05
             except asyncio.CancelledError:
                 raise
@@ -138,17 +138,21 @@ class Intake:
         self.router = router
         self.carriers = dict(carriers)
 
-    async def take(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> list[int]:
-        """Build and write one batch; returns 1 per entry written, 0 per entry seen before."""
+    async def take(
+        self, entries: list[tuple[str, dict[bytes, bytes]]], *, fresh: bool = False
+    ) -> list[int]:
+        """Build and write one batch; returns 1 per entry written, 0 per entry seen before.
+
+        `fresh`: the entries were just read as new (`>`), not replayed or claimed."""
         now = self._wall()
         batch = [self.build(entry_id, fields, now) for entry_id, fields in entries]
         try:
-            written = await self.store.intake(batch, contract.format_time(now))
+            written = await self.store.intake(batch, contract.format_time(now), fresh=fresh)
         finally:
             tallies = [self._tallies.pop(entry.id, []) for entry in batch]
         metrics = self.metrics
-        for entry, fresh, tally in zip(batch, written, tallies, strict=True):
-            if not fresh:
+        for entry, new, tally in zip(batch, written, tallies, strict=True):
+            if not new:
                 continue  # taken in before (a replay): counted then
             metrics.intake_entries.inc()
             if entry.dead is not None:

@@ -134,12 +134,13 @@ INTAKE: Final = (
     _COMMON
     + r"""
 local dmax = ARGV[6]
+local fresh = ARGV[8] == '1'  -- read as new entries: never taken in nor acknowledged before
 local out = {}
 for n, e in ipairs(batch) do
   local ekey = P .. ':entry:' .. e.id
-  if redis.call('EXISTS', ekey) == 1 then
+  if not fresh and redis.call('EXISTS', ekey) == 1 then
     out[n] = 0
-  elseif #redis.call('XPENDING', outbound_key, G, e.id, e.id, 1) == 0 then
+  elseif not fresh and #redis.call('XPENDING', outbound_key, G, e.id, e.id, 1) == 0 then
     out[n] = 0  -- acknowledged already: every recipient finished (a late replay or claim)
   else
     if e.dead then

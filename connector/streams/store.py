@@ -189,10 +189,13 @@ class Store:
         self, ids: dict[str, str], count: int, *, block_ms: int | None
     ) -> list[tuple[str, list[Entry]]]:
         new = any(start == ">" for start in ids.values())
-        streams: dict[Any, Any] = dict(ids)
-        reply = await self.client.xreadgroup(
-            self.group, self.consumer, streams, count=count, block=block_ms if new else None
-        )
+        pieces: list[Any] = ["GROUP", self.group, self.consumer, "COUNT", count]
+        if new and block_ms is not None:
+            pieces += ["BLOCK", block_ms]
+        pieces += ["STREAMS", *ids.keys(), *ids.values()]
+        # execute_command, not xreadgroup(): the latter wraps each reply in redis-py's
+        # streaming-lag recording, a coroutine and a pass over the entries per call.
+        reply = await self.client.execute_command("XREADGROUP", *pieces)
         return _entries(reply)
 
     async def claim(self, stream: str, min_idle_ms: int, count: int) -> list[Entry]:
@@ -223,7 +226,13 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     async def _call(
-        self, script: AsyncScript, batch: Sequence[Any], at: str, extra: int, now: float = 0.0
+        self,
+        script: AsyncScript,
+        batch: Sequence[Any],
+        at: str,
+        extra: int,
+        now: float = 0.0,
+        flag: int = 0,
     ) -> Any:
         """One script call: KEYS = outbound + event targets; ARGV = key base, group, at,
         status maxlen, JSON batch, `extra`, now."""
@@ -236,6 +245,7 @@ class Store:
             batch_json,
             extra,
             repr(now),
+            flag,
         ]
         return await script(keys=self._keys, args=args)
 
@@ -244,12 +254,19 @@ class Store:
         # An outbox is never trimmed: the relay trims the contract's stream instead.
         return 0 if self.cluster else self.status_maxlen
 
-    async def intake(self, entries: Sequence[IntakeEntry], at: str) -> list[int]:
-        """Write a batch of taken-in entries; 0 in the result marks an entry seen before."""
+    async def intake(
+        self, entries: Sequence[IntakeEntry], at: str, *, fresh: bool = False
+    ) -> list[int]:
+        """Write a batch of taken-in entries; 0 in the result marks an entry seen before.
+
+        `fresh`: every entry came from a read of new entries (XREADGROUP `>`), so none can
+        have been taken in or acknowledged before and the script skips those checks.
+        """
         if not entries:
             return []
         dmax = 0 if self.cluster else self.dead_maxlen
-        return [int(x) for x in await self._call(self._intake, entries, at, dmax)]
+        reply = await self._call(self._intake, entries, at, dmax, flag=int(fresh))
+        return [int(x) for x in reply]
 
     async def outcomes(
         self, ops: Sequence[dict[str, Any]], at: str, now: float = 0.0

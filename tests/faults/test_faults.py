@@ -167,11 +167,11 @@ class _RedisDiesBeforeTheWrite(Store):
 
     failed = False
 
-    async def intake(self, entries: Any, at: str) -> list[int]:
+    async def intake(self, entries: Any, at: str, *, fresh: bool = False) -> list[int]:
         if not self.failed:
             self.failed = True
             raise redis_errors.ConnectionError("Connection closed by server (injected)")
-        return await super().intake(entries, at)
+        return await super().intake(entries, at, fresh=fresh)
 
 
 async def test_entries_read_just_before_redis_dies_are_taken_in_when_it_is_back(
