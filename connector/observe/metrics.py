@@ -54,13 +54,13 @@ from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Final, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import generate_latest
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics_core import Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-
 
 
 class _LocklessValue:
@@ -93,7 +93,7 @@ class _LocklessValue:
         return None
 
 
-values.ValueClass = _LocklessValue
+prometheus_values.ValueClass = _LocklessValue
 
 __all__ = [
     "BIND_STATES",
