@@ -471,15 +471,14 @@ class CarrierDispatcher:
                 permits.take(now)
                 if len(permits) <= self._permit_low_water():
                     self._want_permits(now)
+            part.submitted_at = now
             try:
-                future = client.submit_nowait(part.pdu)
+                client.submit_with(part.pdu, partial(self._on_response, part))
             except ConnectionClosed:
                 self._requeue(part, front=True)
                 return  # the pool will say when a bind is back
-            part.submitted_at = now
             self.stats.submitted += 1
             self.metrics.parts_sent.inc()
-            future.add_done_callback(partial(self._on_response, part))
 
     # ------------------------------------------------------------------ global budget
 
@@ -576,13 +575,13 @@ class CarrierDispatcher:
 
     # ------------------------------------------------------------------ responses
 
-    def _on_response(self, part: _Part, future: asyncio.Future[p.Pdu]) -> None:
+    def _on_response(self, part: _Part, response: p.Pdu | None, error: Exception | None) -> None:
+        """A submit_sm ended: called from inside the read that brought its response (or the
+        timer / close that ended it), so a freed window slot is refilled in the same write."""
         now = self._clock()
         owner = part.owner
         m = self.metrics
-        if future.cancelled():
-            self._retry(part, now, "cancelled")
-        elif (error := future.exception()) is not None:
+        if error is not None or response is None:
             if isinstance(error, ResponseTimeout):
                 self.stats.timeouts += 1
                 m.submits_timeout.inc()
@@ -596,7 +595,6 @@ class CarrierDispatcher:
                 )
             self._retry(part, now, f"{type(error).__name__}: {error}")
         else:
-            response = future.result()
             status = response.command_status
             m.submit_response_seconds.observe(now - part.submitted_at)
             if status == c.ESME_ROK and isinstance(response, p.SubmitSmResp):

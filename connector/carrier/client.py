@@ -27,7 +27,12 @@ from connector.smpp.session import (
     Session,
     UnexpectedResponse,
 )
-from connector.transport.protocol import ConnectionClosed, LinkError, SmppProtocol
+from connector.transport.protocol import (
+    ConnectionClosed,
+    LinkError,
+    ResponseCallback,
+    SmppProtocol,
+)
 
 BindMode = Literal["transmitter", "receiver", "transceiver"]
 DeliverHandler = Callable[[p.Pdu], int | Awaitable[int]]
@@ -159,6 +164,11 @@ class SmppClient:
     def submit_nowait(self, pdu: p.SubmitSm) -> asyncio.Future[p.Pdu]:
         """Submit now (the window must have room); the future resolves to the response."""
         return self.protocol.request(pdu)
+
+    def submit_with(self, pdu: p.SubmitSm, callback: ResponseCallback) -> None:
+        """Submit now (the window must have room); `callback(response, error)` is called from
+        the read that brings the response (see `SmppProtocol.request_with`)."""
+        self.protocol.request_with(pdu, callback)
 
     async def unbind(self, timeout_s: float = 5.0) -> None:
         """Unbind politely, then close; a peer that does not answer gets closed anyway."""

@@ -11,7 +11,7 @@ import asyncio
 import collections
 import socket
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from connector.smpp import pdu as p
 from connector.smpp.errors import SmppError
@@ -50,6 +50,10 @@ class ConnectionClosed(LinkError):
 EventHandler = Callable[[Event], None]
 
 
+ResponseCallback: TypeAlias = Callable[[p.Pdu | None, Exception | None], None]
+"""Called with (response, None) or (None, error) when a request made by `request_with` ends."""
+
+
 class SmppProtocol(asyncio.Protocol):
     """Binds a Session to an asyncio transport."""
 
@@ -66,6 +70,7 @@ class SmppProtocol(asyncio.Protocol):
         self._time = self._loop.time
         self.transport: asyncio.Transport | None = None
         self._pending: dict[int, asyncio.Future[p.Pdu]] = {}
+        self._callbacks: dict[int, ResponseCallback] = {}
         self._window_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -144,6 +149,28 @@ class SmppProtocol(asyncio.Protocol):
         self._rearm()
         return future
 
+    def request_with(self, pdu: p.Pdu, callback: ResponseCallback) -> None:
+        """Send a request; `callback(response, None)` or `callback(None, error)` is called
+        from inside the read (or timer) that settles it.
+
+        The hot path's form of `request`: no future, no extra loop iteration between the
+        response arriving and the caller acting on it (e.g. refilling the window). Errors are
+        ResponseTimeout and ConnectionClosed, as for `request`.
+        """
+        seq = self.send(pdu)
+        self._callbacks[seq] = callback
+        self._rearm()
+
+    def _call(
+        self, callback: ResponseCallback, response: p.Pdu | None, error: Exception | None
+    ) -> None:
+        try:
+            callback(response, error)
+        except Exception as exc:  # noqa: BLE001 - a callback's bug must not break the link
+            self._loop.call_exception_handler(
+                {"message": "SMPP response callback failed", "exception": exc, "protocol": self}
+            )
+
     async def wait_for_window(self) -> None:
         """Wait until a window slot is free (or the link closes)."""
         while self.session.window_available <= 0:
@@ -177,10 +204,18 @@ class SmppProtocol(asyncio.Protocol):
 
     def _dispatch(self, events: list[Event]) -> None:
         pending = self._pending
+        callbacks = self._callbacks
         freed = False
         for event in events:
             if type(event) is ResponseReceived:
-                future = pending.pop(event.request.sequence_number, None)
+                seq = event.request.sequence_number
+                callback = callbacks.pop(seq, None)
+                if callback is not None:
+                    self._call(callback, event.response, None)
+                    if event.request.command_id in WINDOWED:
+                        freed = True
+                    continue
+                future = pending.pop(seq, None)
                 if future is not None and not future.done():
                     future.set_result(event.response)
                 if event.request.command_id in WINDOWED:
@@ -189,12 +224,19 @@ class SmppProtocol(asyncio.Protocol):
                     self.on_event(event)
                 continue
             if type(event) is ResponseTimedOut:
-                future = pending.pop(event.request.sequence_number, None)
+                seq = event.request.sequence_number
+                callback = callbacks.pop(seq, None)
+                if callback is not None:
+                    self._call(callback, None, ResponseTimeout(event.request))
+                future = pending.pop(seq, None)
                 if future is not None and not future.done():
                     future.set_exception(ResponseTimeout(event.request))
                 freed = True
             elif type(event) is Closed:
                 for request in event.unanswered:
+                    callback = callbacks.pop(request.sequence_number, None)
+                    if callback is not None:
+                        self._call(callback, None, ConnectionClosed(event.reason))
                     future = pending.pop(request.sequence_number, None)
                     if future is not None and not future.done():
                         future.set_exception(ConnectionClosed(event.reason))
@@ -231,6 +273,9 @@ class SmppProtocol(asyncio.Protocol):
             if not future.done():
                 future.set_exception(ConnectionClosed(reason))
         self._pending.clear()
+        callbacks, self._callbacks = self._callbacks, {}
+        for callback in callbacks.values():
+            self._call(callback, None, ConnectionClosed(reason))
         if not self.closed.done():
             self.closed.set_result(reason)
         self._wake_window_waiters()
