@@ -101,6 +101,7 @@ class SupervisedBind:
         self._stopping = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.holder = f"{pool.holder_prefix}{self.name}"
+        self._lease_sent_at = 0.0  # loop time the acquire that took the current slot was sent
 
     @property
     def is_bound(self) -> bool:
@@ -186,9 +187,12 @@ class SupervisedBind:
 
     async def _take_slot(self, slots: BindSlots) -> bool:
         """Wait for a bind slot; False when stopping first."""
+        loop = asyncio.get_running_loop()
         for _attempt in range(2**62):
+            sent_at = loop.time()
             try:
                 if await slots.acquire(self.holder):
+                    self._lease_sent_at = sent_at
                     return True
                 reason = "every bind slot is held (max_binds across hosts)"
             except Exception as error:
@@ -216,7 +220,12 @@ class SupervisedBind:
         before another host may take the slot.
         """
         loop = asyncio.get_running_loop()
-        valid_until = loop.time() + slots.ttl_s - 1.0
+        # Fix: counted from when the acquire that took the slot was sent, not from when the bind
+        # came up (was `loop.time() + ...`). Redis started the lease then; a slow acquire reply,
+        # connect or bind used part of it, and the first renewal, `renew_s` after the bind,
+        # could come after the lease had run out and another host had bound on the slot. A
+        # bind that took longer than `ttl_s - 1` now unbinds at once and asks for its slot again.
+        valid_until = self._lease_sent_at + slots.ttl_s - 1.0
         for _attempt in range(2**62):
             await asyncio.sleep(max(0.0, min(slots.renew_s, valid_until - loop.time())))
             if loop.time() >= valid_until:

@@ -35,7 +35,11 @@ def slack_for(tps: float, margin: float = MARGIN) -> float:
     """How late (s) a permit may still be used: a third of the lateness the window allows, the
     rest left for the round trip to Redis and the carrier's own timestamps."""
     rate = budget_rate(tps, margin)
-    allowance = (math.floor(tps) + 1) / rate - 1.0  # window length beyond 1 s that stays legal
+    # Window length beyond 1 s that stays legal. A closed window of length L holds
+    # floor(L * rate) + 1 permits, so L * rate must stay strictly under floor(tps) + 1: at exactly
+    # (floor(tps) + 1) / rate it would hold one permit too many (fix: the allowance used to be
+    # that boundary itself). A microsecond (Redis time's resolution) below it is legal.
+    allowance = (math.floor(tps) + 1) / rate - 1.0 - 1e-6
     return max(0.0, allowance / 3.0)
 
 
