@@ -43,6 +43,10 @@ class BindState(enum.Enum):
     STOPPED = "stopped"
 
 
+class _SlotLost(Exception):
+    """The bind slot's lease ended while connecting or binding."""
+
+
 class BindSlots(Protocol):
     """Leases on a carrier's bind slots shared by every host (implemented over Redis)."""
 
@@ -133,22 +137,24 @@ class SupervisedBind:
             client.name = self.name
             client.carrier = s.carrier
             auth_failure = False
+            # The lease is renewed from the moment it is taken, connecting and binding included,
+            # so a slow carrier cannot outlast it; losing it ends the attempt.
+            lease: asyncio.Future[None] | None = None
+            if slots is not None:
+                lease = asyncio.ensure_future(self._keep_slot(slots))
             try:
-                await client.connect(
-                    s.host, s.port, ssl=self.pool.ssl_context, timeout_s=s.connect_timeout_s
-                )
-                await asyncio.wait_for(client.bind(), s.connect_timeout_s + s.response_timeout_s)
+                await self._connect_and_bind(client, s, lease)
             except BindRefused as error:
                 auth_failure = error.command_status in AUTH_FAILURES
                 self._failed(str(error), loud=auth_failure)
                 await client.close()
                 if slots is not None:
-                    await self._give_slot(slots)  # another host may have better luck
-            except (OSError, TimeoutError, SmppError) as error:
+                    await self._end_lease(slots, lease)  # another host may have better luck
+            except (OSError, TimeoutError, SmppError, _SlotLost) as error:
                 self._failed(f"{type(error).__name__}: {error}", loud=False)
                 await client.close()
                 if slots is not None:
-                    await self._give_slot(slots)
+                    await self._end_lease(slots, lease)
             else:
                 self.client = client
                 self.backoff.reset()
@@ -156,9 +162,7 @@ class SupervisedBind:
                 stop = asyncio.ensure_future(self._stopping.wait())
                 closed = asyncio.ensure_future(client.wait_closed())
                 waits: set[asyncio.Future[Any]] = {stop, closed}
-                lease: asyncio.Future[None] | None = None
-                if slots is not None:
-                    lease = asyncio.ensure_future(self._keep_slot(slots))
+                if lease is not None:
                     waits.add(lease)
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 stop.cancel()
@@ -173,7 +177,7 @@ class SupervisedBind:
                 if self._stopping.is_set() or lost_slot:
                     await client.unbind(timeout_s=min(5.0, s.response_timeout_s))
                 if slots is not None:
-                    await self._give_slot(slots)
+                    await self._end_lease(slots, lease)
                 if self._stopping.is_set():
                     break
                 self.pool.bind_changed(self)
@@ -184,6 +188,37 @@ class SupervisedBind:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
         self._set_state(BindState.STOPPED)
+
+    async def _connect_and_bind(
+        self, client: SmppClient, s: BindSettings, lease: asyncio.Future[None] | None
+    ) -> None:
+        """Connect and bind; raises _SlotLost when the lease ends first."""
+
+        async def attempt() -> None:
+            await client.connect(
+                s.host, s.port, ssl=self.pool.ssl_context, timeout_s=s.connect_timeout_s
+            )
+            await asyncio.wait_for(client.bind(), s.connect_timeout_s + s.response_timeout_s)
+
+        if lease is None:
+            await attempt()
+            return
+        binding = asyncio.ensure_future(attempt())
+        await asyncio.wait({binding, lease}, return_when=asyncio.FIRST_COMPLETED)
+        if binding.done():
+            binding.result()
+            return
+        binding.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await binding
+        raise _SlotLost(self.last_error)
+
+    async def _end_lease(self, slots: BindSlots, lease: asyncio.Future[None] | None) -> None:
+        if lease is not None and not lease.done():
+            lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease
+        await self._give_slot(slots)
 
     async def _take_slot(self, slots: BindSlots) -> bool:
         """Wait for a bind slot; False when stopping first."""
@@ -213,18 +248,17 @@ class SupervisedBind:
         return False
 
     async def _keep_slot(self, slots: BindSlots) -> None:
-        """Renew the slot while bound; return when it can no longer be shown to be held.
+        """Renew the slot from taking it until the bind ends; return when it can no longer be
+        shown to be held.
 
         The lease is valid until `ttl_s` after the last renewal was *sent* (Redis set its
         expiry later than that), less a second's margin for the unbind to reach the carrier
         before another host may take the slot.
         """
         loop = asyncio.get_running_loop()
-        # Fix: counted from when the acquire that took the slot was sent, not from when the bind
-        # came up (was `loop.time() + ...`). Redis started the lease then; a slow acquire reply,
-        # connect or bind used part of it, and the first renewal, `renew_s` after the bind,
-        # could come after the lease had run out and another host had bound on the slot. A
-        # bind that took longer than `ttl_s - 1` now unbinds at once and asks for its slot again.
+        # Counted from when the acquire that took the slot was sent: Redis started the lease
+        # then, and a slow acquire reply has already used part of it. Renewal starts at once
+        # (connecting and binding included), so a slow carrier never outlasts the lease.
         valid_until = self._lease_sent_at + slots.ttl_s - 1.0
         for _attempt in range(2**62):
             await asyncio.sleep(max(0.0, min(slots.renew_s, valid_until - loop.time())))
