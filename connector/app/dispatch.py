@@ -60,6 +60,12 @@ TEMPORARY: Final = frozenset(
 _rec_encode = msgspec.json.Encoder().encode
 
 
+SCRIPT_BATCH: Final = 128
+"""Most outcomes or receipts one script call writes. Redis runs one script at a time, so a
+call of hundreds of ops (tens of ms) would hold up every other reader and writer; calls of
+this size keep the batching gain and bound that stall to a few milliseconds."""
+
+
 @dataclass(frozen=True, slots=True)
 class CarrierSettings:
     """The per-carrier knobs the dispatch path reads (mapped from the carrier's config)."""
@@ -741,8 +747,8 @@ class CarrierDispatcher:
         backoff = 0.05
         try:
             while self._ops:
-                ops, owners = self._ops, self._op_owners
-                self._ops, self._op_owners = [], []
+                ops, owners = self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
+                del self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
                 for _attempt in range(1_000_000):
                     try:
                         wall = self._wall()
@@ -829,7 +835,8 @@ class CarrierDispatcher:
     async def _flush_receipts(self) -> None:
         try:
             while self._receipt_ops:
-                batch, self._receipt_ops = self._receipt_ops, []
+                batch = self._receipt_ops[:SCRIPT_BATCH]
+                del self._receipt_ops[:SCRIPT_BATCH]
                 wall = self._wall()
                 try:
                     results, emitted, latencies = await self.store.receipts(

@@ -166,7 +166,7 @@ class SmppProtocol(asyncio.Protocol):
     ) -> None:
         try:
             callback(response, error)
-        except Exception as exc:  # noqa: BLE001 - a callback's bug must not break the link
+        except Exception as exc:
             self._loop.call_exception_handler(
                 {"message": "SMPP response callback failed", "exception": exc, "protocol": self}
             )
