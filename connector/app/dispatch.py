@@ -25,6 +25,7 @@ import msgspec
 from redis.exceptions import RedisError
 
 from connector.app.inbound import Inbound
+from connector.carrier.client import DeferredAnswer
 from connector.carrier.pool import BindPool
 from connector.domain import message_ids
 from connector.domain.contract import destination_address, source_address, validity_period
@@ -163,7 +164,7 @@ class CarrierDispatcher:
         self._room = asyncio.Event()
         self._ops: list[dict[str, Any]] = []
         self._op_owners: list[_Item | None] = []
-        self._receipt_ops: list[tuple[dict[str, Any], str, asyncio.Future[int]]] = []
+        self._receipt_ops: list[tuple[dict[str, Any], str, DeferredAnswer]] = []
         self._flushing = False
         self._flushing_receipts = False
         self._timer: asyncio.TimerHandle | None = None
@@ -771,12 +772,12 @@ class CarrierDispatcher:
 
     # ------------------------------------------------------------------ receipts
 
-    def on_deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int]:
+    def on_deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int] | DeferredAnswer:
         """deliver_sm / data_sm from the carrier: the answer waits for Redis (CONTRACT §3, §4)."""
         result = self._deliver(pdu)
         if isinstance(result, asyncio.Future):
             result.add_done_callback(self._answered_later)
-        else:
+        elif isinstance(result, int):
             self.metrics.deliver_sm_response(c.status_name(result)).inc()
         return result
 
@@ -784,7 +785,7 @@ class CarrierDispatcher:
         status = future.result() if not future.cancelled() else c.ESME_RX_T_APPN
         self.metrics.deliver_sm_response(c.status_name(status)).inc()
 
-    def _deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int]:
+    def _deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int] | DeferredAnswer:
         if not isinstance(pdu, (p.DeliverSm, p.DataSm)):
             return c.ESME_RINVCMDID
         if not is_receipt(pdu):
@@ -810,13 +811,13 @@ class CarrierDispatcher:
         keys = list(
             message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id)  # type: ignore[arg-type]
         )
-        future: asyncio.Future[int] = self._loop.create_future()
+        answer = DeferredAnswer()  # sent when the batch's script call is done
         op = {"car": self.name, "keys": keys, "rec": rec}
-        self._receipt_ops.append((op, receipt.stat, future))
+        self._receipt_ops.append((op, receipt.stat, answer))
         if not self._flushing_receipts:
             self._flushing_receipts = True
             self._spawn(self._flush_receipts())
-        return future
+        return answer
 
     def _count_receipt(self, stat: str, match: str) -> None:
         """`match`: matched, held, duplicate, unmatched; or none (unparseable, intermediate)."""
@@ -845,17 +846,17 @@ class CarrierDispatcher:
                 except (RedisError, OSError) as error:
                     _log.warning("carrier %s: writing receipts failed: %s", self.name, error)
                     self.redis_errors("receipts")
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_result(c.ESME_RX_T_APPN)
+                    for _, _, answer in batch:
+                        answer.answer(c.ESME_RX_T_APPN)  # the carrier delivers it again
+                    self.metrics.deliver_sm_response("ESME_RX_T_APPN").inc(len(batch))
                     continue
                 self._count_statuses(emitted)
                 for seconds in latencies:
                     self.metrics.sent_to_receipt_seconds.observe(max(0.0, seconds))
-                for (_, stat, future), result in zip(batch, results, strict=True):
+                for (_, stat, answer), result in zip(batch, results, strict=True):
                     self._count_receipt(stat, result)
-                    if not future.done():
-                        future.set_result(c.ESME_ROK)
+                    answer.answer(c.ESME_ROK)
+                self.metrics.deliver_sm_response("ESME_ROK").inc(len(batch))
         finally:
             self._flushing_receipts = False
 

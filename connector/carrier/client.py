@@ -13,6 +13,7 @@ import inspect
 import logging
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Literal
 
 from connector.smpp import constants as c
@@ -35,7 +36,35 @@ from connector.transport.protocol import (
 )
 
 BindMode = Literal["transmitter", "receiver", "transceiver"]
-DeliverHandler = Callable[[p.Pdu], int | Awaitable[int]]
+
+
+class DeferredAnswer:
+    """What a deliver handler returns when the command_status is known only later (after a
+    batched Redis write): `answer(status)` sends the deliver_sm_resp at once, from the caller's
+    own callback, without a future or a loop iteration per PDU. `answer` before the client
+    attached itself is kept and sent when it does."""
+
+    __slots__ = ("_send", "_status")
+
+    def __init__(self) -> None:
+        self._send: Callable[[int], None] | None = None
+        self._status: int | None = None
+
+    def answer(self, status: int) -> None:
+        if self._send is not None:
+            send, self._send = self._send, None
+            send(status)
+        elif self._status is None:
+            self._status = status
+
+    def attach(self, send: Callable[[int], None]) -> None:
+        if self._status is not None:
+            send(self._status)
+        else:
+            self._send = send
+
+
+DeliverHandler = Callable[[p.Pdu], int | Awaitable[int] | DeferredAnswer]
 
 _log = logging.getLogger(__name__)
 
@@ -225,7 +254,9 @@ class SmppClient:
             _log.exception("deliver_sm handler failed; answering ESME_RX_T_APPN")
             protocol.send(p.response_to(pdu, c.ESME_RX_T_APPN))
             return
-        if isinstance(result, asyncio.Future):
+        if isinstance(result, DeferredAnswer):
+            result.attach(partial(self._answer, pdu))
+        elif isinstance(result, asyncio.Future):
             # The batched path: no task per deliver_sm, the answer follows the future.
             result.add_done_callback(lambda future: self._answer_future(pdu, future))
         elif inspect.isawaitable(result):
@@ -234,6 +265,11 @@ class SmppClient:
             task.add_done_callback(self._handler_tasks.discard)
         else:
             protocol.send(p.response_to(pdu, result))
+
+    def _answer(self, pdu: p.Pdu, status: int) -> None:
+        protocol = self._protocol
+        if protocol is not None and not protocol.closed.done():
+            protocol.send(p.response_to(pdu, status))
 
     def _answer_future(self, pdu: p.Pdu, future: asyncio.Future[int]) -> None:
         if future.cancelled() or future.exception() is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import uvloop
 
-from connector.carrier.client import SmppClient
+from connector.carrier.client import DeferredAnswer, SmppClient
 from connector.simulator.smsc import SimulatorConfig, Smsc
 from connector.smpp import constants as c
 from connector.smpp import pdu as p
@@ -123,3 +123,55 @@ def test_async_deliver_handler_answers_once_its_work_is_done() -> None:
             await client.unbind()
 
     _run("uvloop", scenario)
+
+
+def test_deferred_answer_sends_the_deliver_sm_resp_when_answered() -> None:
+    async def scenario() -> None:
+        deferred: list[DeferredAnswer] = []
+
+        def handler(pdu: p.Pdu) -> DeferredAnswer:
+            answer = DeferredAnswer()
+            deferred.append(answer)
+            return answer
+
+        async with Smsc(SimulatorConfig(receipt_retry_delay_s=None)) as smsc:
+            assert smsc.address is not None
+            host, port = smsc.address
+            client = SmppClient(system_id="a", password="b", on_deliver=handler)
+            await client.connect(host, port)
+            await client.bind()
+            for n in range(3):
+                response = await client.submit(_submit(n))
+                assert response.command_status == c.ESME_ROK
+            for _ in range(100):
+                if len(deferred) == 3:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)
+            assert smsc.stats_dict()["receipts_acked"] == 0  # nothing answered yet
+            deferred[0].answer(c.ESME_ROK)
+            deferred[0].answer(c.ESME_RX_T_APPN)  # a second answer is ignored
+            deferred[1].answer(c.ESME_RX_T_APPN)
+            for _ in range(100):
+                stats = smsc.stats_dict()
+                if stats["receipts_acked"] + stats["receipts_failed"] >= 2:
+                    break
+                await asyncio.sleep(0.02)
+            stats = smsc.stats_dict()
+            assert (stats["receipts_acked"], stats["receipts_failed"]) == (1, 1)
+            await client.unbind()
+
+    _run("uvloop", scenario)
+
+
+def test_deferred_answer_given_before_the_client_attaches_is_kept() -> None:
+    sent: list[int] = []
+    early = DeferredAnswer()
+    early.answer(c.ESME_ROK)
+    early.attach(sent.append)
+    late = DeferredAnswer()
+    late.attach(sent.append)
+    assert sent == [c.ESME_ROK]
+    late.answer(c.ESME_RX_T_APPN)
+    late.answer(c.ESME_ROK)
+    assert sent == [c.ESME_ROK, c.ESME_RX_T_APPN]
