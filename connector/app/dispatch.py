@@ -807,12 +807,22 @@ class CarrierDispatcher:
         if status is None:  # intermediate or not final: nothing to record
             self._count_receipt(receipt.stat, "none")
             return c.ESME_ROK
-        rec = _rec_encode({"s": status, "r": receipt.contract_receipt()}).decode()
+        contract_receipt = receipt.contract_receipt()
+        receipt_json = _rec_encode(contract_receipt).decode()
+        rec = '{"s":"' + status + '","r":' + receipt_json + "}"  # what check_final decodes
         keys = list(
             message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id)  # type: ignore[arg-type]
         )
         answer = DeferredAnswer()  # sent when the batch's script call is done
-        op = {"car": self.name, "keys": keys, "rec": rec}
+        # st / rj / stat let the script finish a one-part message without decoding `rec`.
+        op = {
+            "car": self.name,
+            "keys": keys,
+            "rec": rec,
+            "st": status,
+            "rj": receipt_json,
+            "stat": contract_receipt.get("stat") or "",
+        }
         self._receipt_ops.append((op, receipt.stat, answer))
         if not self._flushing_receipts:
             self._flushing_receipts = True

@@ -205,3 +205,52 @@ async def test_a_maxlen_of_zero_never_trims(redis_url: str) -> None:
         await store.intake([IntakeEntry(id=entry, n=0, events=[f'{{"n":{n}}}'])], AT)
     assert await client.xlen(store.status) == 150
     await client.aclose()
+
+
+def _receipt_as_dispatched(key: str, status: str, stat: str) -> dict[str, Any]:
+    """The op the dispatcher builds: `rec` plus st / rj / stat for the one-part fast path."""
+    op = _receipt(key, status, stat)
+    op.update(st=status, rj=json.dumps(json.loads(op["rec"])["r"]), stat=stat)
+    return op
+
+
+@pytest.mark.parametrize(("status", "stat"), [("delivered", "DELIVRD"), ("undelivered", "UNDELIV")])
+async def test_one_part_fast_paths_emit_what_the_general_path_emits(
+    store: Store, status: str, stat: str
+) -> None:
+    # Outcomes: a one-part accept on a fresh recipient takes the fast path, a two-part message
+    # the general one; receipts: the dispatcher's op (st/rj/stat) the fast path, a bare op the
+    # general one. The events must carry the same fields either way.
+    events: list[list[dict[str, Any]]] = []
+    for fast in (False, True):
+        await store.client.flushall()
+        await store.ensure_groups(["airtel-cd"])
+        entry = await _outbound_entry(store)
+        await store.intake([IntakeEntry(id=entry, n=1)], AT)
+        key = "f1" if fast else "g1"
+        if not fast:  # the record the general path starts with: the accept goes that way
+            record = ["mid", "m1", "to", "+243998857000", "car", "airtel-cd", "parts", "1"]
+            record += ["meta", '{"account":"acme"}', "ref", "0"]
+            await store.client.hset(store.recipient_key(entry, 0), items=record)
+        assert await _outcomes(store, [_accept(entry, 0, key)], AT) == [1]
+        assert await _outcomes(store, [_accept(entry, 0, key)], AT) == [0]  # recorded once
+        op = _receipt_as_dispatched(key, status, stat) if fast else _receipt(key, status, stat)
+        assert await _receipts(store, [op], AT) == ["matched"]
+        assert await _receipts(store, [op], AT) == ["duplicate"]
+        assert await store.pending_count(store.outbound) == 0
+        events.append(await _statuses(store))
+    general, fast_events = events
+    assert [e["status"] for e in fast_events] == ["sent", status]
+    for slow_event, fast_event in zip(general, fast_events, strict=True):
+        assert fast_event["smsc_ids"] == ["f1"]
+        assert slow_event["smsc_ids"] == ["g1"]
+        for name in ("status", "error", "receipt", "parts", "carrier", "meta", "message_id"):
+            assert fast_event[name] == slow_event[name], name
+    recipient = await store.recipient_state(entry_id=await _last_entry(store), index=0)
+    assert (recipient["st"], recipient["fin"], recipient["acc"]) == ("f", "1", "1")
+
+
+async def _last_entry(store: Store) -> str:
+    entries: Any = await store.client.xrange(store.outbound)
+    entry_id = entries[-1][0]
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
