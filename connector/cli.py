@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -56,5 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
-if __name__ == "__main__":
+def _stopped_while_starting(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def entry() -> None:
+    """The process entry point (`smpp-connector`, `python -m connector.cli`).
+
+    Until the daemon's event loop installs its own handlers, SIGTERM means "stopped while
+    starting": nothing has been read from Redis or sent to a carrier yet, so the process exits
+    0 instead of dying by the signal (systemd may stop a unit that is still starting). Only
+    the interpreter's own start-up, before this line, is left uncovered.
+    """
+    signal.signal(signal.SIGTERM, _stopped_while_starting)
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -325,3 +325,17 @@ async def test_sigterm_submits_nothing_new_so_a_restart_duplicates_nothing(
     assert received_after_stop <= in_flight_at_stop, (received_after_stop, in_flight_at_stop)
     # So every accepted part had its response recorded, and none was accepted twice.
     assert smsc.stats.submits_accepted == len(recipients), smsc.stats_dict()
+
+
+@pytest.mark.parametrize("delay_s", [0.08, 0.15, 0.3])
+def test_sigterm_while_the_daemon_is_starting_exits_0(
+    redis_url: str, tmp_path: Path, processes: list[Process], delay_s: float
+) -> None:
+    # systemd may stop a unit that is still starting: before the event loop's handlers are
+    # in, SIGTERM must still end the process cleanly (exit 0), not kill it by the signal.
+    config = tmp_path / "connector.toml"
+    config.write_text(daemon_config(redis_url, free_port(), carrier=CARRIER))
+    daemon = start_daemon(config, tmp_path, name=f"daemon-{delay_s}")
+    processes.append(daemon)
+    time.sleep(delay_s)
+    assert daemon.terminate(20.0) == 0, daemon.output()
