@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml connector/smpp/_speedups.c
 	@touch $@
 
 # Debian's redis-server, only when the binary is missing (tests start their own instances).
+# redis-server for the tests' private servers, redis-cli (Debian's redis-tools, a dependency
+# of redis-server) to create the scale-out tests' three-master cluster.
 redis-server:
-	@command -v redis-server >/dev/null 2>&1 || \
-		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+	@{ command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools; }
 
 # systemd-analyze (unit-file checks) and promtool (alert rules), when they can be installed;
 # the tests that need them skip with a printed reason otherwise. Only promtool is taken out of
