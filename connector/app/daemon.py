@@ -200,6 +200,10 @@ class Daemon:
             cm.set_bind_states(bind.state.value for bind in pool.binds)
             cm.work_in_flight.set(dispatcher.in_flight)
             cm.queued_parts.set(dispatcher.queued_parts)
+            expired = dispatcher.permits_expired()
+            if expired > dispatcher.permits_expired_reported:
+                cm.permits_expired.inc(expired - dispatcher.permits_expired_reported)
+                dispatcher.permits_expired_reported = expired
 
     async def _sample_backlog(self) -> None:
         try:

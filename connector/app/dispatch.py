@@ -151,6 +151,8 @@ class CarrierDispatcher:
         self.permits = PermitReservoir(slack_for(settings.tps)) if budget is not None else None
         self._granting = False
         self._grant_not_before = 0.0
+        self._expired_before = 0  # permits expired in reservoirs replaced by a reload
+        self.permits_expired_reported = 0  # what the metrics sampler has counted so far
         self.store = store
         self.pool = pool
         self._loop = asyncio.get_running_loop()
@@ -489,10 +491,16 @@ class CarrierDispatcher:
 
     # ------------------------------------------------------------------ global budget
 
+    def permits_expired(self) -> int:
+        """Global-budget permits dropped unused, since start (monotonic across reloads)."""
+        return self._expired_before + (self.permits.expired if self.permits is not None else 0)
+
     def set_budget(self, budget: RateBudget | None) -> None:
         """A reload changed `tps_scope`."""
+        if self.permits is not None:
+            self._expired_before += self.permits.expired
         self.budget = budget
-        self.permits = PermitReservoir(slack_for(self.settings.tps)) if budget else None
+        self.permits = PermitReservoir(slack_for(self.settings.tps)) if budget is not None else None
         self.pump()
 
     def _permit_batch(self) -> int:

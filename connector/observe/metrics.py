@@ -159,6 +159,7 @@ class CarrierMetrics:
         "entry_to_sent_seconds",
         "mo_messages",
         "parts_sent",
+        "permits_expired",
         "possible_duplicates",
         "queued_parts",
         "retries",
@@ -191,6 +192,7 @@ class CarrierMetrics:
         self.submits_timeout = self._submits["timeout"]
         self.parts_sent = self._child(m.parts_sent)
         self.retries = self._child(m.retries)
+        self.permits_expired = self._child(m.permits_expired)
         self.possible_duplicates = self._child(m.possible_duplicates)
         self.mo_messages = self._child(m.mo_messages)
         self.submit_response_seconds = self._child(m.submit_response_seconds)
@@ -343,6 +345,12 @@ class Metrics:
         )
         self.retries = counter(
             "retries_total", "Parts scheduled for another submit_sm after a failure.", carrier
+        )
+        self.permits_expired = counter(
+            "permits_expired_total",
+            'tps_scope = "global": permits of the shared budget this host could not use in '
+            "time and dropped (capacity lost, never the limit exceeded).",
+            carrier,
         )
         self.possible_duplicates = counter(
             "possible_duplicates_total",

@@ -35,6 +35,7 @@ FAMILIES: dict[str, tuple[str, set[str]]] = {
     "smpp_connector_work_in_flight": ("gauge", {"carrier"}),
     "smpp_connector_queued_parts": ("gauge", {"carrier"}),
     "smpp_connector_retries": ("counter", {"carrier"}),
+    "smpp_connector_permits_expired": ("counter", {"carrier"}),
     "smpp_connector_possible_duplicates": ("counter", {"carrier"}),
     "smpp_connector_dead_letters": ("counter", set()),
     "smpp_connector_intake_entries": ("counter", set()),
