@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,12 @@ from tests.support.daemon_harness import (
 )
 from tests.support.processes import (
     Process,
-    Simulator,
+    control_address,
     daemon_config,
+    simulator_stats,
     start_daemon,
     start_simulator,
+    wait_for,
 )
 from tests.support.redis_server import free_port
 
@@ -44,7 +45,6 @@ SHUTDOWN_TIMEOUT_S = 3.0
 SIGTERM_AFTER_SENT = 60
 FINAL = frozenset({"delivered", "undelivered", "expired", "rejected", "failed"})
 LIFECYCLE = ["processing", "sent", "delivered"]
-_CONTROL = re.compile(r"simulator control on (\S+):(\d+)")
 
 
 @pytest.fixture
@@ -78,54 +78,6 @@ class StatusWatch:
 
     def finished(self) -> int:
         return sum(1 for seq in self.by_recipient.values() if seq and seq[-1] in FINAL)
-
-
-def wait_for(
-    condition: Callable[[], bool], timeout_s: float, what: str, processes: list[Process]
-) -> None:
-    """Poll until `condition()`; fail with the processes' output past `timeout_s` or when one
-    of them exits."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for process in processes:
-            if process.returncode is not None:
-                raise AssertionError(
-                    f"{process.name} exited ({process.returncode}) while waiting for {what}\n"
-                    + "\n".join(p.output() for p in processes)
-                )
-        time.sleep(0.01)
-    raise AssertionError(
-        f"timed out after {timeout_s} s waiting for {what}\n"
-        + "\n".join(p.output() for p in processes)
-    )
-
-
-def control_address(simulator: Simulator, timeout_s: float = 5.0) -> tuple[str, int]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        match = _CONTROL.search(simulator.stdout())
-        if match is not None:
-            return match.group(1), int(match.group(2))
-        time.sleep(0.02)
-    raise AssertionError(f"no control port line\n{simulator.output()}")
-
-
-def simulator_stats(address: tuple[str, int]) -> dict[str, int]:
-    """The live simulator's counters and gauges, over its control port."""
-    with socket.create_connection(address, timeout=2.0) as sock:
-        sock.sendall(b'{"cmd": "stats"}\n')
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-    answer = json.loads(reply)
-    assert answer["ok"], answer
-    stats: dict[str, int] = answer["stats"]
-    return stats
 
 
 def pending(client: redis.Redis, stream: str) -> int:

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
-import socket
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +20,15 @@ import pytest
 import redis
 import redis.cluster
 
-from tests.support.processes import Process, Simulator, daemon_config, start_daemon, start_simulator
+from tests.support.processes import (
+    Process,
+    control_address,
+    daemon_config,
+    simulator_stats,
+    start_daemon,
+    start_simulator,
+    wait_for,
+)
 from tests.support.redis_server import free_port
 
 CARRIER = "airtel-cd"
@@ -32,7 +37,6 @@ MAX_BINDS = 2
 MESSAGES = 3000
 KILL_AFTER_SENT = 900
 RUN_TIMEOUT_S = 120.0
-_CONTROL = re.compile(r"simulator control on (\S+):(\d+)")
 BINDS_KEY = "{sms:outbound}:binds:" + CARRIER
 
 SyncClient = redis.Redis | redis.cluster.RedisCluster
@@ -42,42 +46,6 @@ def _client(url: str, cluster: bool) -> SyncClient:
     if cluster:
         return redis.cluster.RedisCluster.from_url(url)
     return redis.Redis.from_url(url)
-
-
-def _wait(
-    condition: Callable[[], bool], timeout_s: float, what: str, processes: list[Process]
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    tails = "\n".join(f"--- {p.name}\n{p.output(2000)}" for p in processes)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{tails}")
-
-
-def _control(simulator: Simulator) -> tuple[str, int]:
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        match = _CONTROL.search(simulator.stdout())
-        if match is not None:
-            return match.group(1), int(match.group(2))
-        time.sleep(0.02)
-    raise AssertionError(f"no control port line\n{simulator.output()}")
-
-
-def _stats(address: tuple[str, int]) -> dict[str, int]:
-    with socket.create_connection(address, timeout=2.0) as sock:
-        sock.sendall(b'{"cmd": "stats"}\n')
-        reply = b""
-        for _ in range(1000):
-            chunk = sock.recv(65536)
-            reply += chunk
-            if not chunk or reply.endswith(b"\n"):
-                break
-    answer = json.loads(reply)
-    stats: dict[str, int] = answer["stats"]
-    return stats
 
 
 class Statuses:
@@ -130,7 +98,7 @@ def test_three_daemons_hold_global_tps_and_max_binds_through_a_sigkill(
             "--control-port", "0", "--record", str(record),
         )  # fmt: skip
         processes.append(simulator)
-        control = _control(simulator)
+        control = control_address(simulator)
 
         pipe = client.pipeline(transaction=False)
         for n in range(MESSAGES):
@@ -159,7 +127,6 @@ def test_three_daemons_hold_global_tps_and_max_binds_through_a_sigkill(
                 max_binds=MAX_BINDS,
             )
             text = text.replace("[redis]\n", f"[redis]\ncluster = {str(cluster).lower()}\n")
-            text = text.replace("[daemon]\n", "[daemon]\n", 1)
             text = text.replace("claim_idle_s = 3.0\n", "claim_idle_s = 3.0\nbind_lease_s = 3\n")
             text += f'\n[metrics]\nlisten = "127.0.0.1:{free_port()}"\n'
             config.write_text(text)
@@ -175,33 +142,34 @@ def test_three_daemons_hold_global_tps_and_max_binds_through_a_sigkill(
 
             return check
 
-        _wait(sent(KILL_AFTER_SENT), RUN_TIMEOUT_S, f"{KILL_AFTER_SENT} sent", processes)
+        wait_for(sent(KILL_AFTER_SENT), RUN_TIMEOUT_S, f"{KILL_AFTER_SENT} sent", processes)
         holders = _holders(client)
         assert len(holders) == MAX_BINDS, holders
         waiting = [n for n in daemons if not any(h.startswith(n + "/") for h in holders)]
         assert len(waiting) == 1, (holders, "exactly one daemon must be waiting for a slot")
         victim = holders[0].split("/")[0]
         daemons[victim].kill()
+        survivors = [p for p in processes if p is not daemons[victim]]
 
         # The waiting daemon takes the dead one's slot once its lease runs out.
         def took_over() -> bool:
             return any(h.startswith(waiting[0] + "/") for h in _holders(client))
 
-        _wait(took_over, 30.0, f"{waiting[0]} taking {victim}'s bind slot", processes)
+        wait_for(took_over, 30.0, f"{waiting[0]} taking {victim}'s bind slot", survivors)
 
         def all_delivered() -> bool:
             statuses.poll()
             done = sum(1 for s in statuses.seen.values() if "delivered" in s)
             return done >= MESSAGES
 
-        _wait(all_delivered, RUN_TIMEOUT_S, f"all {MESSAGES} delivered", processes)
+        wait_for(all_delivered, RUN_TIMEOUT_S, f"all {MESSAGES} delivered", survivors)
 
         def drained() -> bool:
             pending: Any = client.xpending("sms:outbound", "connector")
             return int(pending["pending"]) == 0
 
-        _wait(drained, 30.0, "no outbound entry pending", processes)
-        stats = _stats(control)
+        wait_for(drained, 30.0, "no outbound entry pending", survivors)
+        stats = simulator_stats(control)
         simulator.terminate(10.0)  # flushes the record
         for process in processes:
             process.kill()

@@ -12,13 +12,16 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 _LISTENING = re.compile(r"simulator listening on (\S+):(\d+)")
+_CONTROL = re.compile(r"simulator control on (\S+):(\d+)")
 
 
 class Process:
@@ -170,3 +173,51 @@ reconnect_max_s = 0.5
 retry_initial_s = 0.05
 retry_max_s = 0.2
 {extra}"""
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout_s: float, what: str, processes: list[Process]
+) -> None:
+    """Poll until `condition()`; fail with the processes' output past `timeout_s` or when one
+    of them exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for process in processes:
+            if process.returncode is not None:
+                raise AssertionError(
+                    f"{process.name} exited ({process.returncode}) while waiting for {what}\n"
+                    + "\n".join(p.output() for p in processes)
+                )
+        time.sleep(0.01)
+    raise AssertionError(
+        f"timed out after {timeout_s} s waiting for {what}\n"
+        + "\n".join(p.output() for p in processes)
+    )
+
+
+def control_address(simulator: Simulator, timeout_s: float = 5.0) -> tuple[str, int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        match = _CONTROL.search(simulator.stdout())
+        if match is not None:
+            return match.group(1), int(match.group(2))
+        time.sleep(0.02)
+    raise AssertionError(f"no control port line\n{simulator.output()}")
+
+
+def simulator_stats(address: tuple[str, int]) -> dict[str, int]:
+    """The live simulator's counters and gauges, over its control port."""
+    with socket.create_connection(address, timeout=2.0) as sock:
+        sock.sendall(b'{"cmd": "stats"}\n')
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    answer = json.loads(reply)
+    assert answer["ok"], answer
+    stats: dict[str, int] = answer["stats"]
+    return stats
