@@ -170,7 +170,6 @@ class Daemon:
         )
         inbound = Inbound(
             store,
-            maxlen=config.redis.mo_maxlen,
             reassembly_timeout_s=config.mo.reassembly_timeout_s,
         )
         daemon = cls(config, client, store, intake, inbound)
@@ -297,9 +296,8 @@ class Daemon:
             asyncio.ensure_future(self.inbound.sweep_forever(self.stopping)),
             asyncio.ensure_future(release_scheduled_forever(self.store, self.stopping)),
         ]
-        relay: asyncio.Task[None] | None = None
-        if self.store.cluster:
-            relay = asyncio.ensure_future(Relay(self.redis, self.store.relay_pairs()).run())
+        relay = Relay(self.redis, self.store.relay_pairs()) if self.store.cluster else None
+        relaying = asyncio.ensure_future(relay.run()) if relay is not None else None
         _log.info(
             "daemon started: consumer %s, carriers %s",
             self.store.consumer,
@@ -327,11 +325,12 @@ class Daemon:
                 timeout,
             )
         await asyncio.gather(*(pool.stop() for pool in self.pools.values()))
-        if relay is not None:  # the last outcomes are written: let their events cross
+        if relay is not None and relaying is not None:
+            relaying.cancel()
+            await asyncio.gather(relaying, return_exceptions=True)
+            # The last outcomes are written: one more pass lets their events cross.
             with contextlib.suppress(TimeoutError, RedisError, OSError):
-                await asyncio.wait_for(Relay(self.redis, self.store.relay_pairs()).step(), 5.0)
-            relay.cancel()
-            await asyncio.gather(relay, return_exceptions=True)
+                await asyncio.wait_for(relay.step(), 5.0)
         await self.redis.aclose()
         _log.info("stopped")
         return 0

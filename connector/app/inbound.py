@@ -71,12 +71,10 @@ class Inbound:
         self,
         store: Store,
         *,
-        maxlen: int,
         reassembly_timeout_s: float,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
-        self.maxlen = maxlen
         self.timeout_s = reassembly_timeout_s
         self._wall = wall
         self._ops: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
@@ -116,7 +114,6 @@ class Inbound:
                     results = await self.store.mo(
                         [op for op, _ in batch],
                         contract.format_time_seconds(now),
-                        maxlen=self.maxlen,
                         timeout_s=self.timeout_s,
                         now=now,
                     )
@@ -143,9 +140,7 @@ class Inbound:
         while not stop.is_set():
             now = self._wall()
             try:
-                await self.store.sweep_mo(
-                    contract.format_time_seconds(now), maxlen=self.maxlen, now=now
-                )
+                await self.store.sweep_mo(contract.format_time_seconds(now), now=now)
             except (RedisError, OSError) as error:
                 _log.debug("MO sweep skipped: %s", error)
             with contextlib.suppress(TimeoutError):

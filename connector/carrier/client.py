@@ -190,10 +190,6 @@ class SmppClient:
             await protocol.drain()
         return await protocol.request(pdu)
 
-    def submit_nowait(self, pdu: p.SubmitSm) -> asyncio.Future[p.Pdu]:
-        """Submit now (the window must have room); the future resolves to the response."""
-        return self.protocol.request(pdu)
-
     def submit_with(self, pdu: p.SubmitSm, callback: ResponseCallback) -> None:
         """Submit now (the window must have room); `callback(response, error)` is called from
         the read that brings the response (see `SmppProtocol.request_with`)."""

@@ -112,6 +112,11 @@ class Store:
         self.base = key_base(prefix)
         self.cluster = cluster
         self.mo_maxlen = mo_maxlen
+        # The MAXLEN the scripts trim with: an outbox is never trimmed (the relay trims the
+        # contract's stream when it copies), so 0 (never) on a cluster.
+        self._status_limit = 0 if cluster else status_maxlen
+        self._dead_limit = 0 if cluster else dead_maxlen
+        self._mo_limit = 0 if cluster else mo_maxlen
         # Where the scripts write events: the contract's streams, or (Redis Cluster) outboxes
         # in the scripts' own slot that the relay copies from, never trimmed before it does.
         if cluster:
@@ -249,11 +254,6 @@ class Store:
         ]
         return await script(keys=self._keys, args=args)
 
-    @property
-    def _status_limit(self) -> int:
-        # An outbox is never trimmed: the relay trims the contract's stream instead.
-        return 0 if self.cluster else self.status_maxlen
-
     async def intake(
         self, entries: Sequence[IntakeEntry], at: str, *, fresh: bool = False
     ) -> list[int]:
@@ -264,8 +264,7 @@ class Store:
         """
         if not entries:
             return []
-        dmax = 0 if self.cluster else self.dead_maxlen
-        reply = await self._call(self._intake, entries, at, dmax, flag=int(fresh))
+        reply = await self._call(self._intake, entries, at, self._dead_limit, flag=int(fresh))
         return [int(x) for x in reply]
 
     async def outcomes(
@@ -299,22 +298,21 @@ class Store:
         )
 
     async def mo(
-        self, ops: Sequence[dict[str, Any]], at: str, *, maxlen: int, timeout_s: float, now: float
+        self, ops: Sequence[dict[str, Any]], at: str, *, timeout_s: float, now: float
     ) -> list[int]:
         """Write MO messages and parts: 1 stored, 2 completed a concatenated message."""
         if not ops:
             return []
         args: list[bytes | str | int | float] = [
             self.base, self.group, at, self._status_limit, _json_encode(list(ops)),
-            0 if self.cluster else maxlen, timeout_s, now,
+            self._mo_limit, timeout_s, now,
         ]  # fmt: skip
         return [int(x) for x in await self._mo(keys=self._keys, args=args)]
 
-    async def sweep_mo(self, at: str, *, maxlen: int, now: float) -> int:
+    async def sweep_mo(self, at: str, *, now: float) -> int:
         """Write concatenated MO messages whose reassembly timed out (complete=false)."""
         args: list[bytes | str | int | float] = [
-            self.base, self.group, at, self._status_limit, "[]",
-            0 if self.cluster else maxlen, 0, now,
+            self.base, self.group, at, self._status_limit, "[]", self._mo_limit, 0, now,
         ]  # fmt: skip
         return int(await self._mo_sweep(keys=self._keys, args=args))
 

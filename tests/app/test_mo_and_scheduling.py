@@ -75,10 +75,12 @@ async def test_mo_parts_out_of_order_on_two_daemons_gsm7_and_ucs2(redis_url: str
     client = aioredis.Redis.from_url(redis_url)
     # Two Inbound instances on two Store objects: two binds or two hosts, one Redis.
     first = Inbound(
-        Store(client, prefix="sms", group="g", consumer="a"), maxlen=1000, reassembly_timeout_s=60
+        Store(client, prefix="sms", group="g", consumer="a", mo_maxlen=1000),
+        reassembly_timeout_s=60,
     )
     second = Inbound(
-        Store(client, prefix="sms", group="g", consumer="b"), maxlen=1000, reassembly_timeout_s=60
+        Store(client, prefix="sms", group="g", consumer="b", mo_maxlen=1000),
+        reassembly_timeout_s=60,
     )
     for text in (gsm, ucs2):
         parts = list(reversed(_parts(text)))
@@ -96,7 +98,8 @@ async def test_mo_incomplete_is_written_with_complete_false_after_the_timeout(
 ) -> None:
     client = aioredis.Redis.from_url(redis_url)
     inbound = Inbound(
-        Store(client, prefix="sms", group="g", consumer="a"), maxlen=1000, reassembly_timeout_s=0.2
+        Store(client, prefix="sms", group="g", consumer="a", mo_maxlen=1000),
+        reassembly_timeout_s=0.2,
     )
     text = "Ceci est un long message qui arrive en plusieurs morceaux. " * 4
     parts = _parts(text)
