@@ -52,6 +52,7 @@ test: lint typecheck pytest
 bench: $(STAMP) redis-server
 	$(BIN)/python bench/bench_codec.py
 	$(BIN)/python bench/bench_receipts.py
+	$(BIN)/python bench/bench_scripts.py
 	$(BIN)/python bench/bench_segment.py
 	$(BIN)/python bench/bench_pacer.py
 	$(BIN)/python bench/bench_simulator.py --messages 300000

@@ -192,7 +192,7 @@ def run_daemon(
     if rc not in (0, None):
         sample.append(f"daemon exit code {rc}")
     wall = outcome.last_at - outcome.first_at if outcome.reached else 0.0
-    top = sorted(commands.items(), key=lambda kv: -int(kv[1]["usec"]))[:8]
+    top = sorted(commands.items(), key=lambda kv: -int(kv[1]["usec"]))[:16]
     print(
         f"  daemon kernel time {1e6 * daemon_sys / n:.1f} µs/msg of its CPU; Redis commands "
         "(calls per message, Redis µs per message): "
