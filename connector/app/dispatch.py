@@ -622,11 +622,9 @@ class CarrierDispatcher:
                         m.entry_to_sent_seconds.observe(
                             max(0.0, self._wall() - owner.item.queued_at)
                         )
-                    keys = list(
-                        message_ids.receipt_keys(
-                            response.message_id,
-                            self.settings.receipt_id,  # type: ignore[arg-type]
-                        )
+                    keys = message_ids.receipt_keys(
+                        response.message_id,
+                        self.settings.receipt_id,  # type: ignore[arg-type]
                     )
                     self._queue_op(
                         owner,
@@ -818,9 +816,7 @@ class CarrierDispatcher:
         contract_receipt = receipt.contract_receipt()
         receipt_json = _rec_encode(contract_receipt).decode()
         rec = '{"s":"' + status + '","r":' + receipt_json + "}"  # what check_final decodes
-        keys = list(
-            message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id)  # type: ignore[arg-type]
-        )
+        keys = message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id)  # type: ignore[arg-type]
         answer = DeferredAnswer()  # sent when the batch's script call is done
         # st / rj / stat let the script finish a one-part message without decoding `rec`.
         op = {
@@ -837,19 +833,23 @@ class CarrierDispatcher:
             self._spawn(self._flush_receipts())
         return answer
 
-    def _count_receipt(self, stat: str, match: str) -> None:
+    def _count_receipt(self, stat: str, match: str, count: int = 1) -> None:
         """`match`: matched, held, duplicate, unmatched; or none (unparseable, intermediate)."""
         key = (
             match
             if match != "none"
             else ("unparseable" if stat == "unparseable" else "intermediate")
         )
-        self.stats.receipts[key] = self.stats.receipts.get(key, 0) + 1
-        self.metrics.receipt(stat, match).inc()
+        self.stats.receipts[key] = self.stats.receipts.get(key, 0) + count
+        self.metrics.receipt(stat, match).inc(count)
 
     def _count_statuses(self, emitted: list[str]) -> None:
+        # One update per status and batch (most batches emit one or two kinds).
+        counts: dict[str, int] = {}
         for status in emitted:
-            self.metrics.status_event(status).inc()
+            counts[status] = counts.get(status, 0) + 1
+        for status, count in counts.items():
+            self.metrics.status_event(status).inc(count)
 
     async def _flush_receipts(self) -> None:
         try:
@@ -871,9 +871,12 @@ class CarrierDispatcher:
                 self._count_statuses(emitted)
                 for seconds in latencies:
                     self.metrics.sent_to_receipt_seconds.observe(max(0.0, seconds))
+                counts: dict[tuple[str, str], int] = {}
                 for (_, stat, answer), result in zip(batch, results, strict=True):
-                    self._count_receipt(stat, result)
+                    counts[stat, result] = counts.get((stat, result), 0) + 1
                     answer.answer(c.ESME_ROK)
+                for (stat, result), count in counts.items():
+                    self._count_receipt(stat, result, count)
                 self.metrics.deliver_sm_response("ESME_ROK").inc(len(batch))
         finally:
             self._flushing_receipts = False

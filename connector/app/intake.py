@@ -150,15 +150,24 @@ class Intake:
             written = await self.store.intake(batch, contract.format_time(now), fresh=fresh)
         finally:
             tallies = [self._tallies.pop(entry.id, []) for entry in batch]
-        metrics = self.metrics
+        # Counted per batch: one update per (carrier, status), not one per event.
+        taken = dead = 0
+        statuses: dict[tuple[str, str], int] = {}
         for entry, new, tally in zip(batch, written, tallies, strict=True):
             if not new:
                 continue  # taken in before (a replay): counted then
-            metrics.intake_entries.inc()
+            taken += 1
             if entry.dead is not None:
-                metrics.dead_letters.inc()
-            for carrier, status in tally:
-                metrics.status_event(status, carrier).inc()
+                dead += 1
+            for key in tally:
+                statuses[key] = statuses.get(key, 0) + 1
+        metrics = self.metrics
+        if taken:
+            metrics.intake_entries.inc(taken)
+        if dead:
+            metrics.dead_letters.inc(dead)
+        for (carrier, status), count in statuses.items():
+            metrics.status_event(status, carrier).inc(count)
         return written
 
     def build(self, entry_id: str, fields: dict[bytes, bytes], now: float) -> IntakeEntry:

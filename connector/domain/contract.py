@@ -644,6 +644,24 @@ def is_e164(number: str) -> bool:
 
 def sender_kind(sender_id: str) -> SenderKind | None:
     """What kind of sender a sender_id is, or None when it is none of them."""
+    # A gateway sends from a handful of sender ids: each is classified once (three regexes),
+    # not three times per message at intake and again when its submit_sm is built.
+    try:
+        return _SENDER_KINDS[sender_id]
+    except KeyError:
+        pass
+    kind = _sender_kind(sender_id)
+    if len(_SENDER_KINDS) >= _SENDER_KINDS_MAX:
+        _SENDER_KINDS.clear()  # a flood of distinct ids: start over, bounded
+    _SENDER_KINDS[sender_id] = kind
+    return kind
+
+
+_SENDER_KINDS: dict[str, SenderKind | None] = {}
+_SENDER_KINDS_MAX: Final = 4096
+
+
+def _sender_kind(sender_id: str) -> SenderKind | None:
     if _SHORTCODE_RE.fullmatch(sender_id) is not None:
         return "shortcode"
     if _E164_RE.fullmatch(sender_id) is not None:

@@ -87,21 +87,26 @@ def _keys(message_id: str, mode: Mode, *, submit: bool) -> tuple[str, ...]:
         return ()
     if mode == "as_is" or len(cleaned) > MAX_NUMERIC_LENGTH:
         return (_text_key(cleaned),)
-    if cleaned.startswith("0x") and len(cleaned) > 2 and _is(cleaned[2:], _HEX):
-        return (_num_key(int(cleaned[2:], 16)),)
-    decimal = _is(cleaned, _DEC)
-    if not _is(cleaned, _HEX):
-        return (_text_key(cleaned),)
-    hex_key = _num_key(int(cleaned, 16))
-    if not decimal:
-        return (hex_key,)  # hex letters: only one reading, in every numeric mode
-    dec_key = _num_key(int(cleaned, 10))
+    # One match classifies the id (two ids per message go through here).
+    match = _CLASSIFY(cleaned)
+    if match is None:  # no number: matched as text
+        return ("s:" + cleaned,)
+    explicit, decimal, letters = match.groups()
+    if explicit is not None:
+        return (_num_key(int(explicit, 16)),)
+    if letters is not None:
+        return (_num_key(int(letters, 16)),)  # hex letters: only one reading, in every mode
+    hex_key = _num_key(int(decimal, 16))
+    dec_key = _num_key(int(decimal, 10))
     if mode == "auto":
         return (dec_key,) if dec_key == hex_key else (dec_key, hex_key)
     # The side that is in decimal: the receipt under hex_to_dec, the submit id under dec_to_hex.
     in_decimal = (mode == "hex_to_dec") != submit
     return (dec_key,) if in_decimal else (hex_key,)
 
+
+# `0x` + hex digits (explicit hex), decimal digits, or hex digits with at least one letter.
+_CLASSIFY: Final = re.compile("0x([0-9a-f]+)|([0-9]+)|([0-9a-f]+)").fullmatch
 
 _MATCHERS: Final = {
     _DEC: re.compile("[0-9]*").fullmatch,

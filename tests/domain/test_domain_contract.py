@@ -1482,3 +1482,19 @@ def test_validity_period_never_lies_in_the_past(now: float, period: str) -> None
 
 def test_format_time_seconds_floors() -> None:
     assert format_time_seconds(1795698004.999) == "2026-11-26T13:00:04Z"
+
+
+def test_sender_kind_remembers_a_bounded_number_of_ids_and_answers_the_same() -> None:
+    """Classifications are cached per sender id: a flood of distinct ids stays bounded and
+    every answer is the one the rules give (the first time and from the cache)."""
+    from connector.domain import contract
+
+    ids = [f"S{n:05d}" for n in range(6000)] + [f"+2438{n:08d}" for n in range(100)]
+    first = [sender_kind(s) for s in ids]
+    again = [sender_kind(s) for s in ids]
+    assert first == again
+    assert first[:6000] == ["alphanumeric"] * 6000
+    assert first[6000:] == ["e164"] * 100
+    assert sender_kind("bad sender!") is None
+    assert sender_kind("bad sender!") is None  # a cached None is still None
+    assert len(contract._SENDER_KINDS) <= contract._SENDER_KINDS_MAX

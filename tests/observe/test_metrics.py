@@ -6,6 +6,9 @@ import asyncio
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from connector.observe.metrics import (
@@ -16,6 +19,8 @@ from connector.observe.metrics import (
     SMPP_LATENCY_BUCKETS,
     SUBMIT_RESULTS,
     Metrics,
+    _Counter,
+    _Histogram,
 )
 
 # family name (as the parser reports it: counters without _total) → (type, label names)
@@ -342,3 +347,58 @@ async def test_overlapping_scrapes_do_not_query_twice_at_once() -> None:
     metrics.add_async_collector(backlog)
     await asyncio.wait_for(asyncio.gather(*(metrics.render_async() for _ in range(3))), 5)
     assert peak[0] == 1
+
+
+# ------------------------------------------------------------------ the fast inc / observe
+
+
+@given(
+    amounts=st.lists(
+        st.one_of(
+            st.floats(min_value=-1.0, max_value=10_000.0, allow_nan=False),
+            st.sampled_from([*SMPP_LATENCY_BUCKETS, float("inf"), 0.0]),
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_fast_observe_and_inc_count_exactly_as_prometheus_client_does(
+    amounts: list[float],
+) -> None:
+    """The daemon's histograms bisect for their bucket and its counters skip the library's
+    checks: the exposition must be the library's own for the same updates (bounds included)."""
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    fast = _Histogram("h", "h", ("carrier",), registry=ours, buckets=SMPP_LATENCY_BUCKETS)
+    plain = Histogram("h", "h", ("carrier",), registry=theirs, buckets=SMPP_LATENCY_BUCKETS)
+    fast_count = _Counter("c", "c", ("carrier",), registry=ours)
+    plain_count = Counter("c", "c", ("carrier",), registry=theirs)
+    for amount in amounts:
+        fast.labels("a").observe(amount)
+        plain.labels("a").observe(amount)
+        if amount >= 0:
+            fast_count.labels("a").inc(amount)
+            plain_count.labels("a").inc(amount)
+    assert _samples(ours) == _samples(theirs)
+
+
+def test_fast_counter_and_histogram_keep_the_library_errors() -> None:
+    registry = CollectorRegistry()
+    counter = _Counter("c", "c", ("carrier",), registry=registry)
+    histogram = _Histogram("h", "h", ("carrier",), registry=registry)
+    with pytest.raises(ValueError, match="missing label values"):
+        counter.inc()  # a labelled parent has no value of its own
+    with pytest.raises(ValueError, match="missing label values"):
+        histogram.observe(1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        counter.labels("a").inc(-1)
+    histogram.labels("a").observe(float("nan"))  # the library's path: counted in no bucket
+    assert registry.get_sample_value("h_count", {"carrier": "a"}) == 0.0
+
+
+def _samples(registry: CollectorRegistry) -> list[tuple[str, list[tuple[str, str]], float]]:
+    return sorted(
+        (s.name, sorted(s.labels.items()), s.value)
+        for family in registry.collect()
+        for s in family.samples
+        if not s.name.endswith("_created")
+    )
