@@ -68,3 +68,18 @@ def test_a_returning_destination_does_not_restart_at_zero() -> None:
 def test_max_destinations_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_destinations"):
         ReferenceAllocator(max_destinations=0)
+
+
+def test_many_evictions_keep_the_most_recent_destinations_and_their_counters() -> None:
+    """A long run of new destinations (each evicting one) keeps exactly the last
+    `max_destinations` used, a re-used one moving to the back, its counter intact."""
+    allocator = ReferenceAllocator(max_destinations=3)
+    assert allocator.allocate("+243990000000") == 0
+    for n in range(1, 1000):
+        allocator.allocate(f"+24399{n:07d}")
+        if n % 2 == 0:
+            allocator.allocate("+243990000000")  # used again: never the least recent
+    assert len(allocator) == 3
+    kept = list(allocator._counters)
+    assert kept == ["+243990000998", "+243990000000", "+243990000999"]
+    assert allocator._counters["+243990000000"] == 500 % 256  # 1 + 499 re-uses, never reset
