@@ -149,6 +149,16 @@ class SmppClient:
             and self._protocol.session.is_bound
         )
 
+    def can_submit(self) -> bool:
+        """Bound, with a free window slot, and the transport not asking us to wait.
+
+        The pool asks this before every submit_sm: one call, not five property lookups."""
+        protocol = self._protocol
+        if protocol is None or protocol.write_paused or protocol.closed.done():
+            return False
+        session = protocol.session
+        return session.is_bound and session.window_available > 0
+
     async def connect(
         self,
         host: str,

@@ -412,13 +412,7 @@ class BindPool:
         for step in range(n):
             bind = binds[(self._next + step) % n]
             client = bind.client
-            if (
-                client is not None
-                and bind.state is BindState.BOUND
-                and client.is_bound
-                and client.session.window_available > 0
-                and not client.protocol.write_paused
-            ):
+            if client is not None and bind.state is BindState.BOUND and client.can_submit():
                 self._next = (self._next + step + 1) % n
                 return client
         return None

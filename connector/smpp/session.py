@@ -221,7 +221,7 @@ class Session:
 
     @property
     def is_closed(self) -> bool:
-        return self.state is State.CLOSED
+        return self._state is State.CLOSED
 
     @property
     def is_bound(self) -> bool:
@@ -239,7 +239,7 @@ class Session:
         Raises LocalProtocolError when the state forbids the request, WindowFullError
         when every window slot is taken. Responses keep the sequence number they carry.
         """
-        state = self.state
+        state = self._state
         cid = pdu.command_id
         if pdu.is_response:
             if state is State.CLOSED:
@@ -300,7 +300,7 @@ class Session:
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed bytes from the peer; return what happened, in order."""
-        if self.state is State.CLOSED:
+        if self._state is State.CLOSED:
             return []
         events: list[Event] = []
         try:
@@ -350,11 +350,11 @@ class Session:
         if rcid in WINDOWED:
             self._in_window -= 1
         events.append(ResponseReceived(request, pdu))
-        if rcid in _BIND_REQUESTS and self.state is State.BINDING:
+        if rcid in _BIND_REQUESTS and self._state is State.BINDING:
             if pdu.command_status == c.ESME_ROK and cid != c.GENERIC_NACK:
                 self.state = self._bound_as = _BOUND_BY[rcid]
                 self.peer_system_id = getattr(pdu, "system_id", "")
-                events.append(Bound(self.state, self.peer_system_id))
+                events.append(Bound(self._state, self.peer_system_id))
             else:
                 self.state = State.OPEN
         elif rcid == c.UNBIND:
@@ -365,7 +365,7 @@ class Session:
 
     def _receive_request(self, pdu: p.Pdu, events: list[Event]) -> None:
         cid = pdu.command_id
-        state = self.state
+        state = self._state
         allowed = self._incoming
         if allowed is None:  # UNBINDING: still answer what the bound state took
             allowed = INCOMING.get((self.role, self._bound_as or State.OPEN), frozenset())
@@ -408,7 +408,7 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """When `handle_timers` must run next, or None when nothing is pending."""
-        if self.state is State.CLOSED:
+        if self._state is State.CLOSED:
             return None
         deadline: float | None = None
         if self._outstanding:
@@ -423,7 +423,7 @@ class Session:
         """Expire overdue requests and send enquire_link on an idle link."""
         events: list[Event] = []
         outstanding = self._outstanding
-        while outstanding and self.state is not State.CLOSED:
+        while outstanding and self._state is not State.CLOSED:
             seq, (request, deadline) = next(iter(outstanding.items()))
             if deadline > now:
                 break
@@ -437,10 +437,10 @@ class Session:
                 self._close("peer unresponsive: enquire_link timed out", events)
             elif cid == c.UNBIND:
                 self._close("unbind_resp timed out", events)
-            elif cid in _BIND_REQUESTS and self.state is State.BINDING:
+            elif cid in _BIND_REQUESTS and self._state is State.BINDING:
                 self.state = State.OPEN
         if (
-            self.state in BOUND_STATES
+            self._state in BOUND_STATES
             and not self._enquiring
             and now >= self._last_rx + self.enquire_link_interval_s
         ):
@@ -451,7 +451,7 @@ class Session:
 
     def connection_lost(self, reason: str = "connection lost") -> list[Event]:
         """The transport went away; report what will never be answered."""
-        if self.state is State.CLOSED:
+        if self._state is State.CLOSED:
             return []
         events: list[Event] = []
         self._close(reason, events)
