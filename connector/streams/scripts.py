@@ -78,16 +78,38 @@ local function ids(r, parts)
   return table.concat(out, ',')
 end
 
+-- Acknowledgements and deletions gathered over the batch, sent at its end (`flush`): one
+-- XACK per stream and one DEL instead of one command per op. No script reads them back, and a
+-- script is atomic: what others see afterwards is the same.
+local acks, ack_streams, dels = {}, {}, {}
+local function ack(stream, id)
+  local ids = acks[stream]
+  if not ids then
+    ids = {}
+    acks[stream] = ids
+    ack_streams[#ack_streams + 1] = stream
+  end
+  ids[#ids + 1] = id
+end
+local function flush()
+  for _, stream in ipairs(ack_streams) do
+    local ids = acks[stream]
+    for j = 1, #ids, 500 do redis.call('XACK', stream, G, unpack(ids, j, math.min(j + 499, #ids))) end
+  end
+  for j = 1, #dels, 500 do redis.call('DEL', unpack(dels, j, math.min(j + 499, #dels))) end
+end
+
 local function finish(e, ws, w)
   -- A recipient reached `sent` or a final status: its work is done, its entry counts down.
-  if ws and ws ~= '' then redis.call('XACK', ws, G, w) end
+  if ws and ws ~= '' then ack(ws, w) end
+  -- One HINCRBY, no EXISTS: a count below zero means the key did not exist (the entry finished
+  -- already): the DEL removes what HINCRBY created and nothing is acknowledged. (A later
+  -- finish of the same entry in this batch meets the count left at 0 or below: the same.)
   local ekey = P .. ':entry:' .. e
-  if redis.call('EXISTS', ekey) == 1 then
-    local left = redis.call('HINCRBY', ekey, 'n', -1)
-    if left <= 0 then
-      redis.call('DEL', ekey)
-      redis.call('XACK', outbound_key, G, e)
-    end
+  local left = redis.call('HINCRBY', ekey, 'n', '-1')
+  if left <= 0 then
+    dels[#dels + 1] = ekey
+    if left == 0 then ack(outbound_key, e) end
   end
 end
 
@@ -232,12 +254,13 @@ for n, op in ipairs(batch) do
       finish(op.e, op.ws, op.w)
       out[n] = 1
     elseif h.st == 's' and op.ws and op.ws ~= '' then
-      redis.call('XACK', op.ws, G, op.w)
+      ack(op.ws, op.w)
     end
   end
   redis.call('EXPIRE', r, ttl)
   end
 end
+flush()
 return {out, emitted, latencies}
 """
 )
