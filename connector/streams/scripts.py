@@ -48,8 +48,9 @@ local function xadd(key, limit, value)
   end
 end
 local emitted = {}
-local latencies = {}
+local latencies = {}  -- the `sat` of each final status: the caller subtracts it from now
 local now = tonumber(ARGV[7] or '0')
+local now_text = ARGV[7]
 local function emit(ev, status)
   xadd(status_key, smax, ev)
   if status then emitted[#emitted + 1] = status end
@@ -140,7 +141,7 @@ local function check_final(r, h)
   redis.call('HSET', r, 'st', 'f')
   emit(ev, chosen and chosen.s or 'delivered')
   local sat = redis.call('HGET', r, 'sat')
-  if sat and now > 0 then latencies[#latencies + 1] = tostring(now - tonumber(sat)) end
+  if sat and now > 0 then latencies[#latencies + 1] = sat end
 end
 
 local function apply_receipt(r, k, rec)
@@ -149,6 +150,12 @@ local function apply_receipt(r, k, rec)
     return true
   end
   return false
+end
+
+-- `<base>:heldflag:<car>` exists while a receipt of that carrier may be held: RECEIPTS sets it
+-- with each held receipt and never shortens its TTL, so it outlives every held key.
+local function held_flag(car)
+  return P .. ':heldflag:' .. car
 end
 """
 
@@ -190,26 +197,39 @@ OUTCOMES: Final = (
     + r"""
 local ttl = ARGV[6]
 local out = {}
+-- Whether a receipt of the carrier may be held (its flag exists): read once per carrier per
+-- call. Without the flag no held key exists, and the per-key GETs are skipped.
+local may_hold = {}
+local function held_receipt(car, key)
+  local flag = may_hold[car]
+  if flag == nil then
+    flag = redis.call('GET', held_flag(car)) ~= false
+    may_hold[car] = flag
+  end
+  if not flag then return nil end
+  local hk = P .. ':held:' .. car .. ':' .. key
+  local held = redis.call('GET', hk)
+  if held then redis.call('DEL', hk) end
+  return held
+end
 for n, op in ipairs(batch) do
   local r = P .. ':r:' .. op.e .. ':' .. op.i
   if op.t == 'a' and op.n == 1 and redis.call('EXISTS', r) == 0 then
     -- The common case, a one-part message accepted for the first time: its whole record in
     -- one HSET, its `sent` event from the op itself; the same effects as the general path.
+    -- (Strings, not numbers, where that is free: Redis formats each number it is passed.)
     out[n] = 1
+    local ref = op.ref
+    if ref == nil or ref == 0 then ref = '0' end
     redis.call('HSET', r, 'mid', op.mid, 'to', op.to, 'car', op.car, 'meta', op.meta,
-               'parts', 1, 'ref', op.ref or 0, 'a0', op.id, 'acc', 1, 'st', 's',
-               'sat', tostring(now))
+               'parts', '1', 'ref', ref, 'a0', op.id, 'acc', '1', 'st', 's', 'sat', now_text)
     local h = {mid = op.mid, to = op.to, car = op.car, meta = op.meta, parts = 1, st = 's',
-               acc = 1, fin = 0}
+               fin = 0}
     local target = op.e .. '|' .. op.i .. '|0'
     for _, key in ipairs(op.keys) do
       redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
-      local hk = P .. ':held:' .. op.car .. ':' .. key
-      local held = redis.call('GET', hk)
-      if held then
-        redis.call('DEL', hk)
-        if apply_receipt(r, 0, held) then h.fin = h.fin + 1 end
-      end
+      local held = held_receipt(op.car, key)
+      if held and apply_receipt(r, 0, held) then h.fin = h.fin + 1 end
     end
     emit(event(h, 'sent', nil, nil, cjson.encode(op.id)), 'sent')
     finish(op.e, op.ws, op.w)
@@ -229,15 +249,11 @@ for n, op in ipairs(batch) do
       local target = op.e .. '|' .. op.i .. '|' .. op.k
       for _, key in ipairs(op.keys) do
         redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
-        local hk = P .. ':held:' .. op.car .. ':' .. key
-        local held = redis.call('GET', hk)
-        if held then
-          redis.call('DEL', hk)
-          if apply_receipt(r, op.k, held) then h.fin = h.fin + 1 end
-        end
+        local held = held_receipt(op.car, key)
+        if held and apply_receipt(r, op.k, held) then h.fin = h.fin + 1 end
       end
       if h.acc >= h.parts and not h.st then
-        redis.call('HSET', r, 'st', 's', 'sat', tostring(now))
+        redis.call('HSET', r, 'st', 's', 'sat', now_text)
         h.st = 's'
         emit(event(h, 'sent', nil, nil, ids(r, h.parts)), 'sent')
         finish(op.e, op.ws, op.w)
@@ -271,6 +287,8 @@ RECEIPTS: Final = (
 local held_ttl = ARGV[6]
 local out = {}
 for n, op in ipairs(batch) do
+  -- `rec` as check_final decodes it: given, or built from the one-part fields st and rj.
+  local rec = op.rec or ('{"s":"' .. op.st .. '","r":' .. op.rj .. '}')
   local target = nil
   for _, key in ipairs(op.keys) do
     target = redis.call('GET', P .. ':rk:' .. op.car .. ':' .. key)
@@ -279,30 +297,33 @@ for n, op in ipairs(batch) do
   if target then
     local e, i, k = string.match(target, '^(.*)|(%d+)|(%d+)$')
     local r = P .. ':r:' .. e .. ':' .. i
-    local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'acc', 'fin',
-                         'a0', 'sat')
+    local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'fin', 'a0',
+                         'sat')
     local h = nil
     if v[1] then
       h = {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]),
-           st = v[6], acc = tonumber(v[7] or '0'), fin = tonumber(v[8] or '0')}
+           st = v[6], fin = tonumber(v[7] or '0')}
     end
     if not h then
       out[n] = 'unmatched'
     elseif h.parts == 1 and op.st and h.st == 's' then
       -- One part, `sent` already out: its final status straight from this read and the op
       -- (status, receipt JSON, stat), as check_final would build it, without re-reading.
-      if redis.call('HSETNX', r, 'x0', op.rec) == 1 then
-        redis.call('HSET', r, 'fin', 1, 'st', 'f')
+      -- fin counts the x<k> set (each with it, in one script), so fin = 0 means x0 is free:
+      -- one HSET instead of HSETNX + HSET.
+      local fresh = h.fin == 0 or redis.call('HSETNX', r, 'x0', rec) == 1
+      if fresh then
+        redis.call('HSET', r, 'x0', rec, 'fin', '1', 'st', 'f')
         local err = nil
         if op.st ~= 'delivered' then err = error_json('receipt', nil, 'receipt ' .. op.stat) end
-        local sent_ids = v[9] and cjson.encode(v[9]) or ''
+        local sent_ids = v[8] and cjson.encode(v[8]) or ''
         emit(event(h, op.st, err, op.rj, sent_ids), op.st)
-        if v[10] and now > 0 then latencies[#latencies + 1] = tostring(now - tonumber(v[10])) end
+        if v[9] and now > 0 then latencies[#latencies + 1] = v[9] end
         out[n] = 'matched'
       else
         out[n] = 'duplicate'
       end
-    elseif apply_receipt(r, k, op.rec) then
+    elseif apply_receipt(r, k, rec) then
       h.fin = h.fin + 1
       check_final(r, h)
       out[n] = 'matched'
@@ -311,7 +332,14 @@ for n, op in ipairs(batch) do
     end
   else
     for _, key in ipairs(op.keys) do
-      redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, op.rec, 'EX', held_ttl, 'NX')
+      redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, rec, 'EX', held_ttl, 'NX')
+    end
+    if #op.keys > 0 then
+      -- The carrier's flag, set or refreshed, never shortened: it outlives this held key.
+      local flag = held_flag(op.car)
+      if redis.call('PTTL', flag) < tonumber(held_ttl) * 1000 then
+        redis.call('SET', flag, '1', 'EX', held_ttl)
+      end
     end
     out[n] = 'held'
   end

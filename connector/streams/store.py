@@ -290,11 +290,11 @@ class Store:
         statuses of the events the batch emitted, and `sent` → final seconds of each final."""
         if not ops:
             return [], [], []
-        out, emitted, latencies = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
+        out, emitted, sent_at = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
         return (
             [_str(x) for x in out],
             [_str(x) for x in emitted],
-            [float(_str(x)) for x in latencies],
+            [now - float(x) for x in sent_at],  # the script returns when each was `sent`
         )
 
     async def mo(
