@@ -164,26 +164,48 @@ INTAKE: Final = (
     + r"""
 local dmax = ARGV[6]
 local fresh = ARGV[8] == '1'  -- read as new entries: never taken in nor acknowledged before
+-- The entries' JSON texts (dead letter, events, work items, in that order) come joined by
+-- \30 in ARGV[9], outside the JSON batch: no escaping to undo. JSON text never holds a raw
+-- control character (RFC 8259 §7), so \30 cannot occur inside one.
+local texts = ARGV[9] or ''
+local pos = 1
+local function text()
+  local stop = string.find(texts, '\30', pos, true)
+  local s
+  if stop then
+    s = string.sub(texts, pos, stop - 1)
+    pos = stop + 1
+  else
+    s = string.sub(texts, pos)
+    pos = #texts + 2
+  end
+  return s
+end
+local function skip(count)
+  for _ = 1, count do pos = (string.find(texts, '\30', pos, true) or #texts + 1) + 1 end
+end
 local out = {}
+-- Each entry: [id, recipients left, number of events, work streams, dead letter (1/0), sched].
 for n, e in ipairs(batch) do
-  local ekey = P .. ':entry:' .. e.id
+  local id, left, events, streams, dead = e[1], e[2], e[3], e[4], e[5] == 1
+  local ekey = P .. ':entry:' .. id
   if not fresh and redis.call('EXISTS', ekey) == 1 then
     out[n] = 0
-  elseif not fresh and #redis.call('XPENDING', outbound_key, G, e.id, e.id, 1) == 0 then
+    skip(events + #streams + (dead and 1 or 0))
+  elseif not fresh and #redis.call('XPENDING', outbound_key, G, id, id, 1) == 0 then
     out[n] = 0  -- acknowledged already: every recipient finished (a late replay or claim)
+    skip(events + #streams + (dead and 1 or 0))
   else
-    if e.dead then
-      xadd(dead_key, dmax, e.dead)
-    end
-    for _, ev in ipairs(e.events or {}) do emit(ev) end
-    for _, w in ipairs(e.work or {}) do redis.call('XADD', w[1], '*', 'w', w[2]) end
-    for _, s in ipairs(e.sched or {}) do
+    if dead then xadd(dead_key, dmax, text()) end
+    for _ = 1, events do emit(text()) end
+    for _, ws in ipairs(streams) do redis.call('XADD', ws, '*', 'w', text()) end
+    for _, s in ipairs(e[6]) do
       redis.call('ZADD', P .. ':sched', s[1], s[2] .. '\n' .. s[3])
     end
-    if e.n > 0 then
-      redis.call('HSET', ekey, 'n', e.n)
+    if left > 0 then
+      redis.call('HSET', ekey, 'n', left == 1 and '1' or left)
     else
-      redis.call('XACK', outbound_key, G, e.id)
+      redis.call('XACK', outbound_key, G, id)
     end
     out[n] = 1
   end
