@@ -59,14 +59,14 @@ end
 local function event(h, status, err, receipt, ids)
   return '{"message_id":' .. cjson.encode(h.mid) .. ',"to":' .. cjson.encode(h.to) ..
     ',"status":"' .. status .. '","carrier":' .. cjson.encode(h.car) ..
-    ',"parts":' .. h.parts .. ',"smsc_ids":[' .. ids .. '],"error":' .. (err or 'null') ..
+    ',"parts":' .. (h.pt or h.parts) .. ',"smsc_ids":[' .. ids .. '],"error":' .. (err or 'null') ..
     ',"receipt":' .. (receipt or 'null') .. ',"at":"' .. at .. '","meta":' .. h.meta .. '}'
 end
 
 local function state(r)
   local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'acc', 'fin')
   if not v[1] then return nil end
-  return {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]),
+  return {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]), pt = v[5],
           st = v[6], acc = tonumber(v[7] or '0'), fin = tonumber(v[8] or '0')}
 end
 
@@ -235,7 +235,9 @@ local function held_receipt(car, key)
   return held
 end
 for n, op in ipairs(batch) do
-  local r = P .. ':r:' .. op.e .. ':' .. op.i
+  local i = op.i
+  if i == 0 then i = '0' end  -- the common index, not formatted as a number twice
+  local r = P .. ':r:' .. op.e .. ':' .. i
   if op.t == 'a' and op.n == 1 and redis.call('EXISTS', r) == 0 then
     -- The common case, a one-part message accepted for the first time: its whole record in
     -- one HSET, its `sent` event from the op itself; the same effects as the general path.
@@ -245,9 +247,9 @@ for n, op in ipairs(batch) do
     if ref == nil or ref == 0 then ref = '0' end
     redis.call('HSET', r, 'mid', op.mid, 'to', op.to, 'car', op.car, 'meta', op.meta,
                'parts', '1', 'ref', ref, 'a0', op.id, 'acc', '1', 'st', 's', 'sat', now_text)
-    local h = {mid = op.mid, to = op.to, car = op.car, meta = op.meta, parts = 1, st = 's',
-               fin = 0}
-    local target = op.e .. '|' .. op.i .. '|0'
+    local h = {mid = op.mid, to = op.to, car = op.car, meta = op.meta, parts = 1, pt = '1',
+               st = 's', fin = 0}
+    local target = op.e .. '|' .. i .. '|0'
     for _, key in ipairs(op.keys) do
       redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
       local held = held_receipt(op.car, key)
@@ -268,7 +270,7 @@ for n, op in ipairs(batch) do
     if h.st ~= 'f' and redis.call('HSETNX', r, 'a' .. op.k, op.id) == 1 then
       out[n] = 1
       h.acc = redis.call('HINCRBY', r, 'acc', 1)
-      local target = op.e .. '|' .. op.i .. '|' .. op.k
+      local target = op.e .. '|' .. i .. '|' .. op.k
       for _, key in ipairs(op.keys) do
         redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
         local held = held_receipt(op.car, key)
@@ -323,7 +325,7 @@ for n, op in ipairs(batch) do
                          'sat')
     local h = nil
     if v[1] then
-      h = {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]),
+      h = {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]), pt = v[5],
            st = v[6], fin = tonumber(v[7] or '0')}
     end
     if not h then

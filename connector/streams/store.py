@@ -315,7 +315,12 @@ class Store:
         self, ops: Sequence[dict[str, Any]], at: str, now: float = 0.0
     ) -> tuple[list[str], list[str], list[float]]:
         """Match final receipts: 'matched', 'duplicate', 'held' or 'unmatched' for each, the
-        statuses of the events the batch emitted, and `sent` → final seconds of each final."""
+        statuses of the events the batch emitted, and `sent` → final seconds of each final.
+
+        Each op: car, keys (lookup keys), and either rec (`{"s":<status>,"r":<receipt>}`) or
+        st (status) and rj (receipt JSON), from which the script builds rec; st, rj and stat
+        (the receipt's stat) let it finish a one-part message without decoding rec.
+        """
         if not ops:
             return [], [], []
         out, emitted, sent_at = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
