@@ -1,16 +1,22 @@
 """The Lua scripts that make each batch of Redis work one atomic round trip.
 
-Three scripts, each taking a JSON batch in ARGV:
+Three scripts, each taking a JSON batch in ARGV[5]:
 
 - INTAKE: for each outbound entry not yet taken in, write its dead letter, its status events
   and its per-carrier work items, and either remember how many recipients are left or
   acknowledge it at once. An entry already taken in (a replay after a crash) is skipped.
+  Its batch is positional (id, recipients left, event count, work streams, dead letter 1/0,
+  scheduled work); the JSON texts themselves (dead letter, events, work items, entry by entry)
+  come in ARGV[9] joined by \x1e, so Redis does not undo a second layer of escaping.
 - OUTCOMES: per submitted part: accepted (record the carrier's id, its receipt keys, apply a
   receipt that came early, emit `sent` when every part is in), rejected or failed (final).
   A recipient reaching `sent` or a final status acknowledges its work item and counts down
-  its entry, which is acknowledged when the count reaches zero (CONTRACT §4).
+  its entry, which is acknowledged when the count reaches zero (CONTRACT §4). The
+  acknowledgements (one XACK per stream) and the deletion of finished entry keys (one DEL)
+  are sent once, at the end of the batch.
 - RECEIPTS: match final receipts to their part through the receipt keys, combine the parts
-  into one final status, or hold a receipt whose part is not yet recorded.
+  into one final status, or hold a receipt whose part is not yet recorded. Returns, for each
+  final status, the recipient's `sat` (the caller subtracts it from now: the latency).
 
 Status events are assembled here as strings in the contract's key order; values go through
 cjson.encode, `meta` is the entry's own validated JSON object, copied as it came.
@@ -20,8 +26,16 @@ Keys: KEYS = the outbound stream, then where status events, dead letters and MO 
 ARGV[1], the hash-tagged base `{<prefix>:outbound}`, so all of them share one slot.
 
 Recipient hash `<base>:r:<entry>:<index>`: mid, to, car, meta, parts, ref, acc (parts accepted),
-a<k> (carrier id of part k), fin (parts with a final receipt), x<k> (that receipt), st ('s'
-sent, 'f' final).
+a<k> (carrier id of part k), fin (parts with a final receipt: each x<k> is set with it, in one
+script), x<k> (that receipt), st ('s' sent, 'f' final), sat (epoch seconds `sent` went out).
+
+Entry hash `<base>:entry:<id>`: n, the recipients still to finish (deleted at zero).
+
+Held receipts `<base>:held:<car>:<key>` (SET NX, TTL held_ttl) and the carrier's flag
+`<base>:heldflag:<car>`: RECEIPTS sets the flag with every receipt it holds, with the held TTL,
+never shortening a longer TTL the flag has; so while any held key of the carrier exists, its
+flag exists. OUTCOMES reads the flag once per carrier per call and, without it, skips looking
+for held receipts (which are rare) key by key.
 """
 
 from __future__ import annotations
@@ -95,7 +109,9 @@ end
 local function flush()
   for _, stream in ipairs(ack_streams) do
     local ids = acks[stream]
-    for j = 1, #ids, 500 do redis.call('XACK', stream, G, unpack(ids, j, math.min(j + 499, #ids))) end
+    for j = 1, #ids, 500 do
+      redis.call('XACK', stream, G, unpack(ids, j, math.min(j + 499, #ids)))
+    end
   end
   for j = 1, #dels, 500 do redis.call('DEL', unpack(dels, j, math.min(j + 499, #dels))) end
 end

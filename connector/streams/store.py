@@ -11,6 +11,7 @@ in one slot:
     {<p>:outbound}:q:<carrier>:<lane>               per-carrier work (lane: high/normal/low)
     {<p>:outbound}:r:<entry>:<index>                one recipient's parts and receipts
     {<p>:outbound}:rk:<carrier>:<key>, ...:held:<carrier>:<key>   receipt matching
+    {<p>:outbound}:heldflag:<carrier>               exists while a receipt may be held
     {<p>:outbound}:sched, ...:mop, ...:mop:<group>  scheduled work, MO reassembly
     {<p>:outbound}:outbox:status|dead|mo            Redis Cluster only: events on their way
                                                     to the contract's streams (see relay.py)
