@@ -815,14 +815,13 @@ class CarrierDispatcher:
             return c.ESME_ROK
         contract_receipt = receipt.contract_receipt()
         receipt_json = _rec_encode(contract_receipt).decode()
-        rec = '{"s":"' + status + '","r":' + receipt_json + "}"  # what check_final decodes
         keys = message_ids.lookup_keys(receipt.message_id, self.settings.receipt_id)  # type: ignore[arg-type]
         answer = DeferredAnswer()  # sent when the batch's script call is done
-        # st / rj / stat let the script finish a one-part message without decoding `rec`.
+        # st / rj / stat let the script finish a one-part message; it builds from st and rj
+        # the `rec` it stores for the other paths (no copy of the receipt JSON to send).
         op = {
             "car": self.name,
             "keys": keys,
-            "rec": rec,
             "st": status,
             "rj": receipt_json,
             "stat": contract_receipt.get("stat") or "",

@@ -1,16 +1,22 @@
 """The Lua scripts that make each batch of Redis work one atomic round trip.
 
-Three scripts, each taking a JSON batch in ARGV:
+Three scripts, each taking a JSON batch in ARGV[5]:
 
 - INTAKE: for each outbound entry not yet taken in, write its dead letter, its status events
   and its per-carrier work items, and either remember how many recipients are left or
   acknowledge it at once. An entry already taken in (a replay after a crash) is skipped.
+  Its batch is positional (id, recipients left, event count, work streams, dead letter 1/0,
+  scheduled work); the JSON texts themselves (dead letter, events, work items, entry by entry)
+  come in ARGV[9] joined by \x1e, so Redis does not undo a second layer of escaping.
 - OUTCOMES: per submitted part: accepted (record the carrier's id, its receipt keys, apply a
   receipt that came early, emit `sent` when every part is in), rejected or failed (final).
   A recipient reaching `sent` or a final status acknowledges its work item and counts down
-  its entry, which is acknowledged when the count reaches zero (CONTRACT §4).
+  its entry, which is acknowledged when the count reaches zero (CONTRACT §4). The
+  acknowledgements (one XACK per stream) and the deletion of finished entry keys (one DEL)
+  are sent once, at the end of the batch.
 - RECEIPTS: match final receipts to their part through the receipt keys, combine the parts
-  into one final status, or hold a receipt whose part is not yet recorded.
+  into one final status, or hold a receipt whose part is not yet recorded. Returns, for each
+  final status, the recipient's `sat` (the caller subtracts it from now: the latency).
 
 Status events are assembled here as strings in the contract's key order; values go through
 cjson.encode, `meta` is the entry's own validated JSON object, copied as it came.
@@ -20,8 +26,16 @@ Keys: KEYS = the outbound stream, then where status events, dead letters and MO 
 ARGV[1], the hash-tagged base `{<prefix>:outbound}`, so all of them share one slot.
 
 Recipient hash `<base>:r:<entry>:<index>`: mid, to, car, meta, parts, ref, acc (parts accepted),
-a<k> (carrier id of part k), fin (parts with a final receipt), x<k> (that receipt), st ('s'
-sent, 'f' final).
+a<k> (carrier id of part k), fin (parts with a final receipt: each x<k> is set with it, in one
+script), x<k> (that receipt), st ('s' sent, 'f' final), sat (epoch seconds `sent` went out).
+
+Entry hash `<base>:entry:<id>`: n, the recipients still to finish (deleted at zero).
+
+Held receipts `<base>:held:<car>:<key>` (SET NX, TTL held_ttl) and the carrier's flag
+`<base>:heldflag:<car>`: RECEIPTS sets the flag with every receipt it holds, with the held TTL,
+never shortening a longer TTL the flag has; so while any held key of the carrier exists, its
+flag exists. OUTCOMES reads the flag once per carrier per call and, without it, skips looking
+for held receipts (which are rare) key by key.
 """
 
 from __future__ import annotations
@@ -48,8 +62,9 @@ local function xadd(key, limit, value)
   end
 end
 local emitted = {}
-local latencies = {}
+local latencies = {}  -- the `sat` of each final status: the caller subtracts it from now
 local now = tonumber(ARGV[7] or '0')
+local now_text = ARGV[7]
 local function emit(ev, status)
   xadd(status_key, smax, ev)
   if status then emitted[#emitted + 1] = status end
@@ -58,14 +73,14 @@ end
 local function event(h, status, err, receipt, ids)
   return '{"message_id":' .. cjson.encode(h.mid) .. ',"to":' .. cjson.encode(h.to) ..
     ',"status":"' .. status .. '","carrier":' .. cjson.encode(h.car) ..
-    ',"parts":' .. h.parts .. ',"smsc_ids":[' .. ids .. '],"error":' .. (err or 'null') ..
+    ',"parts":' .. (h.pt or h.parts) .. ',"smsc_ids":[' .. ids .. '],"error":' .. (err or 'null') ..
     ',"receipt":' .. (receipt or 'null') .. ',"at":"' .. at .. '","meta":' .. h.meta .. '}'
 end
 
 local function state(r)
   local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'acc', 'fin')
   if not v[1] then return nil end
-  return {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]),
+  return {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]), pt = v[5],
           st = v[6], acc = tonumber(v[7] or '0'), fin = tonumber(v[8] or '0')}
 end
 
@@ -78,16 +93,40 @@ local function ids(r, parts)
   return table.concat(out, ',')
 end
 
+-- Acknowledgements and deletions gathered over the batch, sent at its end (`flush`): one
+-- XACK per stream and one DEL instead of one command per op. No script reads them back, and a
+-- script is atomic: what others see afterwards is the same.
+local acks, ack_streams, dels = {}, {}, {}
+local function ack(stream, id)
+  local ids = acks[stream]
+  if not ids then
+    ids = {}
+    acks[stream] = ids
+    ack_streams[#ack_streams + 1] = stream
+  end
+  ids[#ids + 1] = id
+end
+local function flush()
+  for _, stream in ipairs(ack_streams) do
+    local ids = acks[stream]
+    for j = 1, #ids, 500 do
+      redis.call('XACK', stream, G, unpack(ids, j, math.min(j + 499, #ids)))
+    end
+  end
+  for j = 1, #dels, 500 do redis.call('DEL', unpack(dels, j, math.min(j + 499, #dels))) end
+end
+
 local function finish(e, ws, w)
   -- A recipient reached `sent` or a final status: its work is done, its entry counts down.
-  if ws and ws ~= '' then redis.call('XACK', ws, G, w) end
+  if ws and ws ~= '' then ack(ws, w) end
+  -- One HINCRBY, no EXISTS: a count below zero means the key did not exist (the entry finished
+  -- already): the DEL removes what HINCRBY created and nothing is acknowledged. (A later
+  -- finish of the same entry in this batch meets the count left at 0 or below: the same.)
   local ekey = P .. ':entry:' .. e
-  if redis.call('EXISTS', ekey) == 1 then
-    local left = redis.call('HINCRBY', ekey, 'n', -1)
-    if left <= 0 then
-      redis.call('DEL', ekey)
-      redis.call('XACK', outbound_key, G, e)
-    end
+  local left = redis.call('HINCRBY', ekey, 'n', '-1')
+  if left <= 0 then
+    dels[#dels + 1] = ekey
+    if left == 0 then ack(outbound_key, e) end
   end
 end
 
@@ -118,7 +157,7 @@ local function check_final(r, h)
   redis.call('HSET', r, 'st', 'f')
   emit(ev, chosen and chosen.s or 'delivered')
   local sat = redis.call('HGET', r, 'sat')
-  if sat and now > 0 then latencies[#latencies + 1] = tostring(now - tonumber(sat)) end
+  if sat and now > 0 then latencies[#latencies + 1] = sat end
 end
 
 local function apply_receipt(r, k, rec)
@@ -128,6 +167,12 @@ local function apply_receipt(r, k, rec)
   end
   return false
 end
+
+-- `<base>:heldflag:<car>` exists while a receipt of that carrier may be held: RECEIPTS sets it
+-- with each held receipt and never shortens its TTL, so it outlives every held key.
+local function held_flag(car)
+  return P .. ':heldflag:' .. car
+end
 """
 
 INTAKE: Final = (
@@ -135,26 +180,48 @@ INTAKE: Final = (
     + r"""
 local dmax = ARGV[6]
 local fresh = ARGV[8] == '1'  -- read as new entries: never taken in nor acknowledged before
+-- The entries' JSON texts (dead letter, events, work items, in that order) come joined by
+-- \30 in ARGV[9], outside the JSON batch: no escaping to undo. JSON text never holds a raw
+-- control character (RFC 8259 §7), so \30 cannot occur inside one.
+local texts = ARGV[9] or ''
+local pos = 1
+local function text()
+  local stop = string.find(texts, '\30', pos, true)
+  local s
+  if stop then
+    s = string.sub(texts, pos, stop - 1)
+    pos = stop + 1
+  else
+    s = string.sub(texts, pos)
+    pos = #texts + 2
+  end
+  return s
+end
+local function skip(count)
+  for _ = 1, count do pos = (string.find(texts, '\30', pos, true) or #texts + 1) + 1 end
+end
 local out = {}
+-- Each entry: [id, recipients left, number of events, work streams, dead letter (1/0), sched].
 for n, e in ipairs(batch) do
-  local ekey = P .. ':entry:' .. e.id
+  local id, left, events, streams, dead = e[1], e[2], e[3], e[4], e[5] == 1
+  local ekey = P .. ':entry:' .. id
   if not fresh and redis.call('EXISTS', ekey) == 1 then
     out[n] = 0
-  elseif not fresh and #redis.call('XPENDING', outbound_key, G, e.id, e.id, 1) == 0 then
+    skip(events + #streams + (dead and 1 or 0))
+  elseif not fresh and #redis.call('XPENDING', outbound_key, G, id, id, 1) == 0 then
     out[n] = 0  -- acknowledged already: every recipient finished (a late replay or claim)
+    skip(events + #streams + (dead and 1 or 0))
   else
-    if e.dead then
-      xadd(dead_key, dmax, e.dead)
-    end
-    for _, ev in ipairs(e.events or {}) do emit(ev) end
-    for _, w in ipairs(e.work or {}) do redis.call('XADD', w[1], '*', 'w', w[2]) end
-    for _, s in ipairs(e.sched or {}) do
+    if dead then xadd(dead_key, dmax, text()) end
+    for _ = 1, events do emit(text()) end
+    for _, ws in ipairs(streams) do redis.call('XADD', ws, '*', 'w', text()) end
+    for _, s in ipairs(e[6]) do
       redis.call('ZADD', P .. ':sched', s[1], s[2] .. '\n' .. s[3])
     end
-    if e.n > 0 then
-      redis.call('HSET', ekey, 'n', e.n)
+    if left > 0 then
+      redis.call('HSET', ekey, 'n', left == 1 and '1' or left)
     else
-      redis.call('XACK', outbound_key, G, e.id)
+      redis.call('XACK', outbound_key, G, id)
     end
     out[n] = 1
   end
@@ -168,26 +235,41 @@ OUTCOMES: Final = (
     + r"""
 local ttl = ARGV[6]
 local out = {}
+-- Whether a receipt of the carrier may be held (its flag exists): read once per carrier per
+-- call. Without the flag no held key exists, and the per-key GETs are skipped.
+local may_hold = {}
+local function held_receipt(car, key)
+  local flag = may_hold[car]
+  if flag == nil then
+    flag = redis.call('GET', held_flag(car)) ~= false
+    may_hold[car] = flag
+  end
+  if not flag then return nil end
+  local hk = P .. ':held:' .. car .. ':' .. key
+  local held = redis.call('GET', hk)
+  if held then redis.call('DEL', hk) end
+  return held
+end
 for n, op in ipairs(batch) do
-  local r = P .. ':r:' .. op.e .. ':' .. op.i
+  local i = op.i
+  if i == 0 then i = '0' end  -- the common index, not formatted as a number twice
+  local r = P .. ':r:' .. op.e .. ':' .. i
   if op.t == 'a' and op.n == 1 and redis.call('EXISTS', r) == 0 then
     -- The common case, a one-part message accepted for the first time: its whole record in
     -- one HSET, its `sent` event from the op itself; the same effects as the general path.
+    -- (Strings, not numbers, where that is free: Redis formats each number it is passed.)
     out[n] = 1
+    local ref = op.ref
+    if ref == nil or ref == 0 then ref = '0' end
     redis.call('HSET', r, 'mid', op.mid, 'to', op.to, 'car', op.car, 'meta', op.meta,
-               'parts', 1, 'ref', op.ref or 0, 'a0', op.id, 'acc', 1, 'st', 's',
-               'sat', tostring(now))
-    local h = {mid = op.mid, to = op.to, car = op.car, meta = op.meta, parts = 1, st = 's',
-               acc = 1, fin = 0}
-    local target = op.e .. '|' .. op.i .. '|0'
+               'parts', '1', 'ref', ref, 'a0', op.id, 'acc', '1', 'st', 's', 'sat', now_text)
+    local h = {mid = op.mid, to = op.to, car = op.car, meta = op.meta, parts = 1, pt = '1',
+               st = 's', fin = 0}
+    local target = op.e .. '|' .. i .. '|0'
     for _, key in ipairs(op.keys) do
       redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
-      local hk = P .. ':held:' .. op.car .. ':' .. key
-      local held = redis.call('GET', hk)
-      if held then
-        redis.call('DEL', hk)
-        if apply_receipt(r, 0, held) then h.fin = h.fin + 1 end
-      end
+      local held = held_receipt(op.car, key)
+      if held and apply_receipt(r, 0, held) then h.fin = h.fin + 1 end
     end
     emit(event(h, 'sent', nil, nil, cjson.encode(op.id)), 'sent')
     finish(op.e, op.ws, op.w)
@@ -204,18 +286,14 @@ for n, op in ipairs(batch) do
     if h.st ~= 'f' and redis.call('HSETNX', r, 'a' .. op.k, op.id) == 1 then
       out[n] = 1
       h.acc = redis.call('HINCRBY', r, 'acc', 1)
-      local target = op.e .. '|' .. op.i .. '|' .. op.k
+      local target = op.e .. '|' .. i .. '|' .. op.k
       for _, key in ipairs(op.keys) do
         redis.call('SET', P .. ':rk:' .. op.car .. ':' .. key, target, 'EX', ttl)
-        local hk = P .. ':held:' .. op.car .. ':' .. key
-        local held = redis.call('GET', hk)
-        if held then
-          redis.call('DEL', hk)
-          if apply_receipt(r, op.k, held) then h.fin = h.fin + 1 end
-        end
+        local held = held_receipt(op.car, key)
+        if held and apply_receipt(r, op.k, held) then h.fin = h.fin + 1 end
       end
       if h.acc >= h.parts and not h.st then
-        redis.call('HSET', r, 'st', 's', 'sat', tostring(now))
+        redis.call('HSET', r, 'st', 's', 'sat', now_text)
         h.st = 's'
         emit(event(h, 'sent', nil, nil, ids(r, h.parts)), 'sent')
         finish(op.e, op.ws, op.w)
@@ -232,12 +310,13 @@ for n, op in ipairs(batch) do
       finish(op.e, op.ws, op.w)
       out[n] = 1
     elseif h.st == 's' and op.ws and op.ws ~= '' then
-      redis.call('XACK', op.ws, G, op.w)
+      ack(op.ws, op.w)
     end
   end
   redis.call('EXPIRE', r, ttl)
   end
 end
+flush()
 return {out, emitted, latencies}
 """
 )
@@ -248,6 +327,8 @@ RECEIPTS: Final = (
 local held_ttl = ARGV[6]
 local out = {}
 for n, op in ipairs(batch) do
+  -- `rec` as check_final decodes it: given, or built from the one-part fields st and rj.
+  local rec = op.rec or ('{"s":"' .. op.st .. '","r":' .. op.rj .. '}')
   local target = nil
   for _, key in ipairs(op.keys) do
     target = redis.call('GET', P .. ':rk:' .. op.car .. ':' .. key)
@@ -256,30 +337,33 @@ for n, op in ipairs(batch) do
   if target then
     local e, i, k = string.match(target, '^(.*)|(%d+)|(%d+)$')
     local r = P .. ':r:' .. e .. ':' .. i
-    local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'acc', 'fin',
-                         'a0', 'sat')
+    local v = redis.call('HMGET', r, 'mid', 'to', 'car', 'meta', 'parts', 'st', 'fin', 'a0',
+                         'sat')
     local h = nil
     if v[1] then
-      h = {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]),
-           st = v[6], acc = tonumber(v[7] or '0'), fin = tonumber(v[8] or '0')}
+      h = {mid = v[1], to = v[2], car = v[3], meta = v[4], parts = tonumber(v[5]), pt = v[5],
+           st = v[6], fin = tonumber(v[7] or '0')}
     end
     if not h then
       out[n] = 'unmatched'
     elseif h.parts == 1 and op.st and h.st == 's' then
       -- One part, `sent` already out: its final status straight from this read and the op
       -- (status, receipt JSON, stat), as check_final would build it, without re-reading.
-      if redis.call('HSETNX', r, 'x0', op.rec) == 1 then
-        redis.call('HSET', r, 'fin', 1, 'st', 'f')
+      -- fin counts the x<k> set (each with it, in one script), so fin = 0 means x0 is free:
+      -- one HSET instead of HSETNX + HSET.
+      local fresh = h.fin == 0 or redis.call('HSETNX', r, 'x0', rec) == 1
+      if fresh then
+        redis.call('HSET', r, 'x0', rec, 'fin', '1', 'st', 'f')
         local err = nil
         if op.st ~= 'delivered' then err = error_json('receipt', nil, 'receipt ' .. op.stat) end
-        local sent_ids = v[9] and cjson.encode(v[9]) or ''
+        local sent_ids = v[8] and cjson.encode(v[8]) or ''
         emit(event(h, op.st, err, op.rj, sent_ids), op.st)
-        if v[10] and now > 0 then latencies[#latencies + 1] = tostring(now - tonumber(v[10])) end
+        if v[9] and now > 0 then latencies[#latencies + 1] = v[9] end
         out[n] = 'matched'
       else
         out[n] = 'duplicate'
       end
-    elseif apply_receipt(r, k, op.rec) then
+    elseif apply_receipt(r, k, rec) then
       h.fin = h.fin + 1
       check_final(r, h)
       out[n] = 'matched'
@@ -288,7 +372,14 @@ for n, op in ipairs(batch) do
     end
   else
     for _, key in ipairs(op.keys) do
-      redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, op.rec, 'EX', held_ttl, 'NX')
+      redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, rec, 'EX', held_ttl, 'NX')
+    end
+    if #op.keys > 0 then
+      -- The carrier's flag, set or refreshed, never shortened: it outlives this held key.
+      local flag = held_flag(op.car)
+      if redis.call('PTTL', flag) < tonumber(held_ttl) * 1000 then
+        redis.call('SET', flag, '1', 'EX', held_ttl)
+      end
     end
     out[n] = 'held'
   end

@@ -11,6 +11,7 @@ in one slot:
     {<p>:outbound}:q:<carrier>:<lane>               per-carrier work (lane: high/normal/low)
     {<p>:outbound}:r:<entry>:<index>                one recipient's parts and receipts
     {<p>:outbound}:rk:<carrier>:<key>, ...:held:<carrier>:<key>   receipt matching
+    {<p>:outbound}:heldflag:<carrier>               exists while a receipt may be held
     {<p>:outbound}:sched, ...:mop, ...:mop:<group>  scheduled work, MO reassembly
     {<p>:outbound}:outbox:status|dead|mo            Redis Cluster only: events on their way
                                                     to the contract's streams (see relay.py)
@@ -41,6 +42,9 @@ Fields = dict[bytes, bytes]
 Entry = tuple[str, Fields]
 
 _json_encode = msgspec.json.Encoder().encode
+# Between the intake's JSON texts (ARGV[9] of INTAKE): a control character, which JSON text
+# never holds unescaped (RFC 8259 §7).
+_TEXT_SEPARATOR: Final = "\x1e"
 
 
 def key_base(prefix: str) -> str:
@@ -238,10 +242,11 @@ class Store:
         extra: int,
         now: float = 0.0,
         flag: int = 0,
+        texts: str | None = None,
     ) -> Any:
         """One script call: KEYS = outbound + event targets; ARGV = key base, group, at,
-        status maxlen, JSON batch, `extra`, now."""
-        batch_json = _json_encode(list(batch))
+        status maxlen, JSON batch, `extra`, now, `flag`[, `texts`]."""
+        batch_json = _json_encode(batch if isinstance(batch, list) else list(batch))
         args: list[bytes | str | int | float] = [
             self.base,
             self.group,
@@ -252,6 +257,8 @@ class Store:
             repr(now),
             flag,
         ]
+        if texts is not None:
+            args.append(texts)
         return await script(keys=self._keys, args=args)
 
     async def intake(
@@ -264,7 +271,29 @@ class Store:
         """
         if not entries:
             return []
-        reply = await self._call(self._intake, entries, at, self._dead_limit, flag=int(fresh))
+        # The JSON texts travel joined by \x1e beside the batch, not as strings inside it:
+        # the script takes them as they are instead of undoing a second layer of escaping.
+        shape: list[tuple[Any, ...]] = []
+        texts: list[str] = []
+        for entry in entries:
+            if entry.dead is not None:
+                texts.append(entry.dead)
+            texts += entry.events
+            work = entry.work
+            if len(work) == 1:
+                streams = [work[0][0]]
+                texts.append(work[0][1])
+            else:
+                streams = [stream for stream, _ in work]
+                texts += [item for _, item in work]
+            dead = 0 if entry.dead is None else 1
+            shape.append((entry.id, entry.n, len(entry.events), streams, dead, entry.sched))
+        joined = _TEXT_SEPARATOR.join(texts)
+        if texts and joined.count(_TEXT_SEPARATOR) != len(texts) - 1:
+            raise ValueError("an intake text holds \\x1e: it is not JSON")
+        reply = await self._call(
+            self._intake, shape, at, self._dead_limit, flag=int(fresh), texts=joined
+        )
         return [int(x) for x in reply]
 
     async def outcomes(
@@ -287,14 +316,19 @@ class Store:
         self, ops: Sequence[dict[str, Any]], at: str, now: float = 0.0
     ) -> tuple[list[str], list[str], list[float]]:
         """Match final receipts: 'matched', 'duplicate', 'held' or 'unmatched' for each, the
-        statuses of the events the batch emitted, and `sent` → final seconds of each final."""
+        statuses of the events the batch emitted, and `sent` → final seconds of each final.
+
+        Each op: car, keys (lookup keys), and either rec (`{"s":<status>,"r":<receipt>}`) or
+        st (status) and rj (receipt JSON), from which the script builds rec; st, rj and stat
+        (the receipt's stat) let it finish a one-part message without decoding rec.
+        """
         if not ops:
             return [], [], []
-        out, emitted, latencies = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
+        out, emitted, sent_at = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
         return (
             [_str(x) for x in out],
             [_str(x) for x in emitted],
-            [float(_str(x)) for x in latencies],
+            [now - float(x) for x in sent_at],  # the script returns when each was `sent`
         )
 
     async def mo(

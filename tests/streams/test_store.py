@@ -254,3 +254,171 @@ async def _last_entry(store: Store) -> str:
     entries: Any = await store.client.xrange(store.outbound)
     entry_id = entries[-1][0]
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+# ---------------------------------------------------------------- the scripts' shortcuts
+
+
+def _flag(store: Store) -> str:
+    return f"{store.base}:heldflag:airtel-cd"
+
+
+async def test_holding_a_receipt_sets_a_flag_that_outlives_the_held_key(store: Store) -> None:
+    assert await _receipts(store, [_receipt("aa")], AT) == ["held"]
+    held = f"{store.base}:held:airtel-cd:aa"
+    assert 0 < await store.client.pttl(held) <= await store.client.pttl(_flag(store))
+    # A daemon holding with a shorter TTL never shortens the flag below a held key's TTL.
+    short = Store(store.client, prefix="sms", group="connector", consumer="b", held_ttl_s=5)
+    assert await _receipts(short, [_receipt("bb")], AT) == ["held"]
+    assert await store.client.pttl(_flag(store)) > 5_000
+    assert await store.client.pttl(_flag(store)) >= await store.client.pttl(held)
+
+
+async def test_a_held_receipt_is_applied_by_the_general_path_too(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    assert await _receipts(store, [_receipt("bb", "undelivered", "UNDELIV")], AT) == ["held"]
+    # Two parts: the second part's accept meets the held receipt on the general path.
+    await _outcomes(store, [_accept(entry, 0, "aa", n=2)], AT)
+    await _outcomes(store, [_accept(entry, 1, "bb", n=2)], AT)
+    assert await store.client.exists(f"{store.base}:held:airtel-cd:bb") == 0
+    assert await _receipts(store, [_receipt("aa")], AT) == ["matched"]
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "undelivered"]
+
+
+async def test_without_a_flag_accepts_skip_held_keys_and_still_send(store: Store) -> None:
+    # No receipt of the carrier is held (no flag): the accept records, emits `sent`, and a
+    # receipt arriving afterwards is matched as usual.
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    assert await store.client.exists(_flag(store)) == 0
+    assert await _outcomes(store, [_accept(entry, 0, "aa")], AT) == [1]
+    assert await _receipts(store, [_receipt_as_dispatched("aa", "delivered", "DELIVRD")], AT) == [
+        "matched"
+    ]
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "delivered"]
+
+
+async def test_a_flag_of_another_carrier_does_not_apply_held_receipts_across(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    other = _receipt("aa")
+    other["car"] = "vodacom-cd"
+    assert await _receipts(store, [other], AT) == ["held"]  # flag of vodacom-cd only
+    await _outcomes(store, [_accept(entry, 0, "aa")], AT)
+    assert [e["status"] for e in await _statuses(store)] == ["sent"]
+    assert await store.client.exists(f"{store.base}:held:vodacom-cd:aa") == 1
+
+
+@pytest.mark.parametrize("same_batch", [False, True])
+async def test_finishing_an_entry_already_finished_acks_nothing_and_leaves_no_key(
+    store: Store, same_batch: bool
+) -> None:
+    # The entry counts one recipient, yet two finish (an inconsistency the count tolerates):
+    # the first acknowledges the entry, the second finds no count and must not re-create one.
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    ops = [_accept(entry, 0, "aa", i=0), _accept(entry, 0, "bb", i=1)]
+    if same_batch:
+        assert await _outcomes(store, ops, AT) == [1, 1]
+    else:
+        assert await _outcomes(store, ops[:1], AT) == [1]
+        assert await _outcomes(store, ops[1:], AT) == [1]
+    assert await store.pending_count(store.outbound) == 0
+    assert await store.client.exists(store.entry_key(entry)) == 0
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "sent"]
+
+
+async def test_recipients_finishing_in_one_batch_ack_the_entry_once_at_the_end(
+    store: Store,
+) -> None:
+    entry = await _outbound_entry(store)
+    ws = store.work_stream("airtel-cd", "normal")
+    await store.intake([IntakeEntry(id=entry, n=3, work=[(ws, "{}")] * 3)], AT)
+    work = [wid for wid, _ in (await store.read([ws], 10, block_ms=None))[0][1]]
+    ops = [_accept(entry, 0, f"s{i}", i=i, ws=ws, w=work[i]) for i in range(2)]
+    ops.append(_accept(entry, 0, "", i=2, t="r", code="smsc_rejected", smpp=11, desc="x"))
+    ops[-1].update(ws=ws, w=work[2])
+    assert await _outcomes(store, ops[:2], AT) == [1, 1]
+    assert await store.pending_count(store.outbound) == 1
+    assert await store.pending_count(ws) == 1
+    assert await store.client.hget(store.entry_key(entry), "n") == b"1"
+    assert await _outcomes(store, ops, AT) == [0, 0, 1]  # a replayed batch: only the new op
+    assert await store.pending_count(store.outbound) == 0
+    assert await store.pending_count(ws) == 0
+    assert await store.client.exists(store.entry_key(entry)) == 0
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "sent", "rejected"]
+
+
+async def test_a_replayed_outcome_batch_changes_nothing(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    ws = store.work_stream("airtel-cd", "normal")
+    await store.intake([IntakeEntry(id=entry, n=1, work=[(ws, "{}")])], AT)
+    work_id = (await store.read([ws], 10, block_ms=None))[0][1][0][0]
+    ops = [_accept(entry, 0, "aa", ws=ws, w=work_id)]
+    assert await _outcomes(store, ops, AT) == [1]
+    state = await store.recipient_state(entry, 0)
+    assert await _outcomes(store, ops, AT) == [0]
+    assert await store.recipient_state(entry, 0) == state
+    assert len(await _statuses(store)) == 1
+    assert await store.client.exists(store.entry_key(entry)) == 0
+    assert await store.pending_count(store.outbound) == 0
+
+
+async def test_receipt_latency_is_now_minus_the_sent_time(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=2)], AT)
+    await store.outcomes([_accept(entry, 0, "aa", i=0)], AT, now=1000.25)
+    await store.outcomes([_accept(entry, 0, "bb", i=1, n=2)], AT, now=1001.0)
+    await store.outcomes([_accept(entry, 1, "cc", i=1, n=2)], AT, now=1002.0)
+    fast = _receipt_as_dispatched("aa", "delivered", "DELIVRD")
+    _, _, latencies = await store.receipts([fast, _receipt("bb"), _receipt("cc")], AT, now=1010.5)
+    assert latencies == [pytest.approx(10.25), pytest.approx(8.5)]  # one-part; two-part
+
+
+async def test_intake_replays_mixed_with_new_entries_keep_each_entrys_texts(store: Store) -> None:
+    # Entries taken in before are skipped within a batch: the texts of the entries after them
+    # (dead letter, events, work items, scheduled work) must still be their own.
+    ws = store.work_stream("airtel-cd", "normal")
+
+    def entry(entry_id: str, tag: str) -> IntakeEntry:
+        return IntakeEntry(
+            id=entry_id,
+            n=3,
+            events=[f'{{"e":"{tag}1"}}', f'{{"e":"{tag}2"}}'],
+            work=[(ws, f'{{"w":"{tag}1"}}'), (ws, f'{{"w":"{tag}2 é"}}')],
+            sched=[(4_000_000_000.0, ws, f'{{"s":"{tag}"}}')],
+            dead=f'{{"d":"{tag}"}}',
+        )
+
+    first, second, third = [await _outbound_entry(store) for _ in range(3)]
+    assert await store.intake([entry(first, "a")], AT) == [1]
+    assert await store.intake([entry(first, "x"), entry(second, "b")], AT) == [0, 1]
+    assert await store.intake([entry(third, "c"), entry(second, "y")], AT) == [1, 0]
+    assert [e["e"] for e in await _statuses(store)] == ["a1", "a2", "b1", "b2", "c1", "c2"]
+    work: Any = await store.client.xrange(ws)
+    assert [json.loads(f[b"w"])["w"] for _, f in work] == ["a1", "a2 é", "b1", "b2 é", "c1", "c2 é"]
+    dead: Any = await store.client.xrange(store.dead)
+    assert [json.loads(f[b"data"])["d"] for _, f in dead] == ["a", "b", "c"]
+    scheduled: Any = await store.client.zrange(f"{store.base}:sched", 0, -1)
+    assert sorted(m.decode().split("\n")[1] for m in scheduled) == [
+        '{"s":"a"}',
+        '{"s":"b"}',
+        '{"s":"c"}',
+    ]
+    assert await store.client.hget(store.entry_key(second), "n") == b"3"
+
+
+async def test_intake_with_empty_texts_and_no_work(store: Store) -> None:
+    entries = [await _outbound_entry(store) for _ in range(2)]
+    batch = [IntakeEntry(id=entries[0], n=0), IntakeEntry(id=entries[1], n=0, events=["{}"])]
+    assert await store.intake(batch, AT, fresh=True) == [1, 1]
+    assert await _statuses(store) == [{}]
+    assert await store.pending_count(store.outbound) == 0
+
+
+async def test_intake_refuses_a_text_holding_the_separator(store: Store) -> None:
+    entry = await _outbound_entry(store)
+    with pytest.raises(ValueError, match="not JSON"):
+        await store.intake([IntakeEntry(id=entry, n=0, events=['{"a":"\x1e"}'])], AT)
+    assert await _statuses(store) == []
