@@ -153,7 +153,7 @@ async def run_scripts(server: h.RedisServer, n: int, batch: int) -> dict[str, fl
             receipts.append(
                 {
                     "car": CARRIER, "keys": list(message_ids.lookup_keys(_smsc_id(k), "as_is")),
-                    "rec": '{"s":"delivered","r":' + rj + "}", "st": "delivered", "rj": rj,
+                    "st": "delivered", "rj": rj,
                     "stat": "DELIVRD",
                 }
             )  # fmt: skip

@@ -12,6 +12,7 @@ in one slot:
     {<p>:outbound}:r:<entry>:<index>                one recipient's parts and receipts
     {<p>:outbound}:rk:<carrier>:<key>, ...:held:<carrier>:<key>   receipt matching
     {<p>:outbound}:heldflag:<carrier>               exists while a receipt may be held
+    {<p>:outbound}:heldflag-since:<carrier>         the flag is known here (set once)
     {<p>:outbound}:sched, ...:mop, ...:mop:<group>  scheduled work, MO reassembly
     {<p>:outbound}:outbox:status|dead|mo            Redis Cluster only: events on their way
                                                     to the contract's streams (see relay.py)
@@ -178,6 +179,18 @@ class Store:
         for carrier in carriers:
             for lane in LANES:
                 await self.ensure_group(self.work_stream(carrier, lane))
+            await self._flag_receipts_held_before(carrier)
+
+    async def _flag_receipts_held_before(self, carrier: str) -> None:
+        """The first time a daemon that knows the held-receipt flag serves `carrier` on this
+        Redis, set the flag for the held TTL (never shortening it): receipts held by an
+        earlier version, which set no flag, are then still applied when their part is
+        recorded. Later starts find the marker and change nothing."""
+        marker = f"{self.base}:heldflag-since:{carrier}"
+        if await self.client.set(marker, "1", nx=True):
+            flag = f"{self.base}:heldflag:{carrier}"
+            await self.client.set(flag, "1", nx=True, ex=self.held_ttl_s)
+            await self.client.expire(flag, self.held_ttl_s, gt=True)
 
     # ------------------------------------------------------------------ reading
 

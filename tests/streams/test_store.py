@@ -291,7 +291,7 @@ async def test_without_a_flag_accepts_skip_held_keys_and_still_send(store: Store
     # receipt arriving afterwards is matched as usual.
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=1)], AT)
-    assert await store.client.exists(_flag(store)) == 0
+    await store.client.delete(_flag(store))  # the first start's flag (see below) has expired
     assert await _outcomes(store, [_accept(entry, 0, "aa")], AT) == [1]
     assert await _receipts(store, [_receipt_as_dispatched("aa", "delivered", "DELIVRD")], AT) == [
         "matched"
@@ -422,3 +422,20 @@ async def test_intake_refuses_a_text_holding_the_separator(store: Store) -> None
     with pytest.raises(ValueError, match="not JSON"):
         await store.intake([IntakeEntry(id=entry, n=0, events=['{"a":"\x1e"}'])], AT)
     assert await _statuses(store) == []
+
+
+async def test_the_first_start_flags_receipts_an_earlier_version_held(store: Store) -> None:
+    """A receipt held by a daemon that set no flag (an earlier version, before an upgrade) is
+    still applied: the first start that knows the flag sets it for the held TTL; a restart
+    leaves it alone."""
+    await store.client.flushall()
+    await store.client.set(f"{store.base}:held:airtel-cd:aa", _receipt("aa")["rec"], ex=3600)
+    await store.ensure_groups(["airtel-cd"])  # the upgraded daemon's first start
+    entry = await _outbound_entry(store)
+    assert 3_500_000 < await store.client.pttl(_flag(store)) <= 3_600_000
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    await _outcomes(store, [_accept(entry, 0, "aa")], AT)
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "delivered"]
+    await store.client.delete(_flag(store))
+    await store.ensure_groups(["airtel-cd"])  # a restart: the marker says it was done
+    assert await store.client.exists(_flag(store)) == 0
