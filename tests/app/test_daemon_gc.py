@@ -1,0 +1,33 @@
+"""Garbage collection: what start-up built is frozen out of the cyclic collector's sight."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import redis.asyncio as aioredis
+
+from connector.app.daemon import Daemon
+from connector.config.load import parse_config
+from tests.support.daemon_harness import CarrierUnderTest, DaemonHarness, config_text, start_smsc
+
+
+async def test_start_up_objects_are_frozen_once_the_daemon_is_ready(redis_url: str) -> None:
+    """A full collection then walks only what traffic created (it had paused the loop for up
+    to 18 ms at 9,000 msg/s, walking every module, metric and pool object each time)."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    smsc = await start_smsc(receipts=False)
+    daemon = Daemon.build(parse_config(config_text(redis_url, [CarrierUnderTest(smsc=smsc)])))
+    task = asyncio.ensure_future(daemon.run())
+    client = aioredis.Redis.from_url(redis_url)
+    h = DaemonHarness(daemon, task, client, "sms")
+    try:
+        await h.wait_ready(["airtel-cd"])
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the daemon's own objects and every module it imported
+    finally:
+        await h.stop()
+        await client.aclose()
+        await smsc.stop()
+        gc.unfreeze()
