@@ -27,7 +27,9 @@ ARGV[1], the hash-tagged base `{<prefix>:outbound}`, so all of them share one sl
 
 Recipient hash `<base>:r:<entry>:<index>`: mid, to, car, meta, parts, ref, acc (parts accepted),
 a<k> (carrier id of part k), fin (parts with a final receipt: each x<k> is set with it, in one
-script), x<k> (that receipt), st ('s' sent, 'f' final), sat (epoch seconds `sent` went out).
+script), x<k> (that receipt; only its status when RECEIPTS' one-part path made the record
+final, as nothing reads it back then and the hash stays a small listpack), st ('s' sent, 'f'
+final), sat (epoch seconds `sent` went out).
 
 Entry hash `<base>:entry:<id>`: n, the recipients still to finish (deleted at zero).
 
@@ -353,7 +355,9 @@ for n, op in ipairs(batch) do
       -- one HSET instead of HSETNX + HSET.
       local fresh = h.fin == 0 or redis.call('HSETNX', r, 'x0', rec) == 1
       if fresh then
-        redis.call('HSET', r, 'x0', rec, 'fin', '1', 'st', 'f')
+        -- x0 marks the part's receipt as in: the status alone (no reader decodes x0 once the
+        -- record is final), so the record stays a small listpack hash.
+        redis.call('HSET', r, 'x0', op.st, 'fin', '1', 'st', 'f')
         local err = nil
         if op.st ~= 'delivered' then err = error_json('receipt', nil, 'receipt ' .. op.stat) end
         local sent_ids = v[8] and cjson.encode(v[8]) or ''

@@ -439,3 +439,19 @@ async def test_the_first_start_flags_receipts_an_earlier_version_held(store: Sto
     await store.client.delete(_flag(store))
     await store.ensure_groups(["airtel-cd"])  # a restart: the marker says it was done
     assert await store.client.exists(_flag(store)) == 0
+
+
+async def test_a_one_part_record_finished_by_a_receipt_stays_a_small_hash(store: Store) -> None:
+    """The short path keeps only the receipt's status in x0 (nothing reads it back once the
+    record is final), so the record stays a listpack hash; a duplicate receipt is still one."""
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    await _outcomes(store, [_accept(entry, 0, "aa")], AT)
+    op = _receipt_as_dispatched("aa", "delivered", "DELIVRD")
+    del op["rec"]  # as the dispatcher sends it
+    assert await _receipts(store, [op], AT) == ["matched"]
+    record = store.recipient_key(entry, 0)
+    assert await store.client.hget(record, "x0") == b"delivered"
+    assert await store.client.object("encoding", record) == b"listpack"
+    assert await _receipts(store, [op], AT) == ["duplicate"]
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "delivered"]
