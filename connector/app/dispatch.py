@@ -626,7 +626,9 @@ class CarrierDispatcher:
                         response.message_id,
                         self.settings.receipt_id,  # type: ignore[arg-type]
                     )
-                    self._queue_op(
+                    item = owner.item
+                    # The hot path's op in one literal (no dict grown by `_queue_op`'s update).
+                    self._push_op(
                         owner,
                         {
                             "t": "a",
@@ -634,6 +636,15 @@ class CarrierDispatcher:
                             "id": response.message_id,
                             "keys": keys,
                             "ref": owner.reference,
+                            "e": item.e,
+                            "i": item.i,
+                            "n": owner.parts,
+                            "mid": item.mid,
+                            "to": item.to,
+                            "car": self.name,
+                            "meta": item.meta,
+                            "ws": owner.stream,
+                            "w": owner.work_id,
                         },
                     )
             elif status in THROTTLING:
@@ -743,6 +754,10 @@ class CarrierDispatcher:
             ws=owner.stream,
             w=owner.work_id,
         )
+        self._push_op(owner, op)
+
+    def _push_op(self, owner: _Item, op: dict[str, Any]) -> None:
+        """Queue a complete op (every field `_queue_op` adds) for the next outcomes batch."""
         owner.pending_ops += 1
         self._ops.append(op)
         self._op_owners.append(owner)
