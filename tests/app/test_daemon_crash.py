@@ -48,6 +48,7 @@ from tests.support.processes import (
     daemon_config,
     start_daemon,
     start_simulator,
+    wait_for,
 )
 
 CARRIER = "airtel-cd"
@@ -266,21 +267,14 @@ def _wait(
     processes: list[Process],
     watch: StatusWatch,
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        watch.poll()
-        if condition():
-            return
-        for process in processes:
-            if process.returncode is not None:
-                raise AssertionError(
-                    f"{process.name} exited ({process.returncode}) while waiting for {what}\n"
-                    + "\n".join(p.output() for p in processes)
-                )
-        time.sleep(0.003)
-    raise AssertionError(
-        f"timed out after {timeout_s} s waiting for {what}; statuses {dict(watch.counts)}\n"
-        + "\n".join(p.output() for p in processes)
+    wait_for(
+        condition,
+        timeout_s,
+        what,
+        processes,
+        interval_s=0.003,
+        poll=watch.poll,
+        detail=lambda: f"statuses {dict(watch.counts)}",
     )
 
 

@@ -176,12 +176,22 @@ retry_max_s = 0.2
 
 
 def wait_for(
-    condition: Callable[[], bool], timeout_s: float, what: str, processes: list[Process]
+    condition: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    processes: list[Process],
+    *,
+    interval_s: float = 0.01,
+    poll: Callable[[], object] | None = None,
+    detail: Callable[[], str] | None = None,
 ) -> None:
     """Poll until `condition()`; fail with the processes' output past `timeout_s` or when one
-    of them exits."""
+    of them exits. `poll` runs before each check (e.g. to read new events); `detail` adds a
+    line of state to the timeout message."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if poll is not None:
+            poll()
         if condition():
             return
         for process in processes:
@@ -190,9 +200,10 @@ def wait_for(
                     f"{process.name} exited ({process.returncode}) while waiting for {what}\n"
                     + "\n".join(p.output() for p in processes)
                 )
-        time.sleep(0.01)
+        time.sleep(interval_s)
+    extra = f"; {detail()}" if detail is not None else ""
     raise AssertionError(
-        f"timed out after {timeout_s} s waiting for {what}\n"
+        f"timed out after {timeout_s} s waiting for {what}{extra}\n"
         + "\n".join(p.output() for p in processes)
     )
 
