@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from hypothesis import HealthCheck, settings
 
 from tests.support.redis_server import RedisServer
@@ -38,3 +39,12 @@ def redis_url(redis_server: RedisServer) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture
+async def clients(redis_url: str) -> AsyncIterator[list[aioredis.Redis]]:
+    """Three connections to the clean database: three hosts sharing one Redis."""
+    opened = [aioredis.Redis.from_url(redis_url) for _ in range(3)]
+    yield opened
+    for client in opened:
+        await client.aclose()

@@ -46,14 +46,6 @@ async def smsc() -> AsyncIterator[Smsc]:
     await simulator.stop()
 
 
-@pytest.fixture
-async def clients(redis_url: str) -> AsyncIterator[list[aioredis.Redis]]:
-    opened = [aioredis.Redis.from_url(redis_url) for _ in range(3)]
-    yield opened
-    for client in opened:
-        await client.aclose()
-
-
 def _settings(smsc: Smsc, **overrides: object) -> BindSettings:
     assert smsc.address is not None
     options: dict[str, object] = {

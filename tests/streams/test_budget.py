@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,15 +21,6 @@ from connector.streams.budget import Grant, RateBudget
 
 KEY = "sms:{sms:outbound}:tps:airtel-cd"
 ROUNDING_US = 1.0
-
-
-@pytest.fixture
-async def clients(redis_url: str) -> AsyncIterator[list[aioredis.Redis]]:
-    """Three connections: three hosts sharing one budget."""
-    opened = [aioredis.Redis.from_url(redis_url) for _ in range(3)]
-    yield opened
-    for client in opened:
-        await client.aclose()
 
 
 def _budgets(clients: list[aioredis.Redis], horizon_s: float) -> list[RateBudget]:

@@ -9,22 +9,12 @@ on one key, each on its own connection, stand for several hosts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 import redis.asyncio as aioredis
 
 from connector.streams.leases import RedisBindSlots
 
 KEY = "sms:{sms:outbound}:binds:airtel-cd"
-
-
-@pytest.fixture
-async def clients(redis_url: str) -> AsyncIterator[list[aioredis.Redis]]:
-    opened = [aioredis.Redis.from_url(redis_url) for _ in range(3)]
-    yield opened
-    for client in opened:
-        await client.aclose()
 
 
 def _hosts(clients: list[aioredis.Redis], max_binds: int, ttl_s: float) -> list[RedisBindSlots]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,14 +26,6 @@ OUTBOX_MO = "sms:{sms:outbound}:outbox:mo"
 STREAM_MO = "sms:mo"
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
-
-
-@pytest.fixture
-async def clients(redis_url: str) -> AsyncIterator[list[aioredis.Redis]]:
-    opened = [aioredis.Redis.from_url(redis_url) for _ in range(3)]
-    yield opened
-    for client in opened:
-        await client.aclose()
 
 
 async def _produce(client: aioredis.Redis, outbox: str, n: int, tag: str = "") -> None:
