@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -92,13 +94,23 @@ async def _cpu_of(server: h.RedisServer, work: Any) -> float:
     return h.cpu_seconds(server.proc.pid) - before
 
 
-async def run_scripts(server: h.RedisServer, n: int, batch: int) -> dict[str, float]:
-    """The daemon's scripts: Redis CPU µs per message for each phase."""
+@contextlib.asynccontextmanager
+async def _fresh_store(server: h.RedisServer) -> AsyncIterator[Store]:
+    """A Store on an emptied server, its groups created; closed afterwards."""
     client = aioredis.Redis(host="127.0.0.1", port=server.port)
     try:
         await client.flushall()
         store = Store(client, prefix=h.PREFIX, group="connector", consumer="bench")
         await store.ensure_groups([CARRIER])
+        yield store
+    finally:
+        await client.aclose()
+
+
+async def run_scripts(server: h.RedisServer, n: int, batch: int) -> dict[str, float]:
+    """The daemon's scripts: Redis CPU µs per message for each phase."""
+    async with _fresh_store(server) as store:
+        client = store.client
         now = time.time()
         at = contract.format_time(now)
         pipe = client.pipeline(transaction=False)
@@ -174,17 +186,12 @@ async def run_scripts(server: h.RedisServer, n: int, batch: int) -> dict[str, fl
         if length != 3 * n:
             raise RuntimeError(f"{length} status events, expected {3 * n}")
         return results
-    finally:
-        await client.aclose()
 
 
 async def run_plain(server: h.RedisServer, n: int, batch: int) -> dict[str, float]:
     """The floor: the same stream writes as plain pipelined commands, no scripts."""
-    client = aioredis.Redis(host="127.0.0.1", port=server.port)
-    try:
-        await client.flushall()
-        store = Store(client, prefix=h.PREFIX, group="connector", consumer="bench")
-        await store.ensure_groups([CARRIER])
+    async with _fresh_store(server) as store:
+        client = store.client
         now = time.time()
         entries = _intake_entries(store, [f"{k + 1}-0" for k in range(n)], now)
         stream = store.work_stream(CARRIER, "normal")
@@ -230,8 +237,6 @@ async def run_plain(server: h.RedisServer, n: int, batch: int) -> dict[str, floa
 
         results["receipts"] = await _cpu_of(server, receipts())
         return results
-    finally:
-        await client.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:
