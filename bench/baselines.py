@@ -32,7 +32,8 @@ library is measured on fewer messages (the caller scales by the rate, and says s
   `connect`/`tranceiver_bind`/`dequeue_messages`/`receive_data` (its README's flow), fed like
   aiosmpplib (same reasons, same `--upfront`). It has no segmentation: --mix skips it.
 - smpp34 (Rust core): `Client.connect()` then `await smsc.submit_sm(...)` from `--window`
-  coroutines per bind, receipts from `await smsc.next()`. Long texts are split beforehand by
+  coroutines per bind, receipts from `await smsc.next()` (`inbound_capacity` raised so it never
+  NAKs a receipt: see SMPP34_INBOUND_CAPACITY). Long texts are split beforehand by
   our segmenter (not timed): smpp34 does not segment.
 
 `--binds B` opens B sessions for naz and smpp34 (the messages split among them); smpplib
@@ -63,6 +64,11 @@ from connector.text import plan
 
 NAMES = ("smpplib", "aiosmpplib", "naz", "smpp34")
 PASSWORD = "pw"
+# smpp34 NAKs a deliver_sm when its inbound queue is full, and encodes that deliver_sm_resp
+# with command_length 16 but 17 octets on the wire (its empty message_id's NUL). The peer
+# loses framing and closes the connection; smpp34 does not notice and its submits hang (the
+# "stalled" runs of earlier sessions). A queue that never fills keeps it off that path.
+SMPP34_INBOUND_CAPACITY = 1_000_000
 
 
 @dataclass
@@ -436,6 +442,7 @@ async def run_smpp34(args: argparse.Namespace) -> Result:
             password=PASSWORD,
             bind_type=bind_type,
             window_size=args.window,
+            inbound_capacity=SMPP34_INBOUND_CAPACITY,
         )
         sessions.append((client, await client.connect()))
     counts = {"resp": 0, "receipts": 0}
