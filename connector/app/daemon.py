@@ -159,6 +159,7 @@ class Daemon:
             receipt_ttl_s=config.redis.receipt_ttl_s,
             mo_maxlen=config.redis.mo_maxlen,
             cluster=config.redis.cluster,
+            lean=True,
         )
         router = Router({name: carrier.prefixes for name, carrier in config.carriers.items()})
         intake = Intake(
@@ -286,6 +287,7 @@ class Daemon:
             _log.error("metrics endpoint %s not started: %s", listen.listen, error)
         await self._ensure_groups()
         if self.stopping.is_set():
+            await self.store.aclose()
             await self.redis.aclose()
             return 0
         for pool in self.pools.values():
@@ -338,6 +340,7 @@ class Daemon:
             # The last outcomes are written: one more pass lets their events cross.
             with contextlib.suppress(TimeoutError, RedisError, OSError):
                 await asyncio.wait_for(relay.step(), 5.0)
+        await self.store.aclose()
         await self.redis.aclose()
         _log.info("stopped")
         return 0

@@ -35,6 +35,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from connector.streams import scripts
+from connector.streams.resp import LeanConnection
 
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 Lane = Literal["high", "normal", "low"]
@@ -101,8 +102,13 @@ class Store:
         held_ttl_s: int = 3600,
         mo_maxlen: int = 0,
         cluster: bool = False,
+        lean: bool = False,
     ) -> None:
         self.client = client
+        # `lean`: the hot script calls (intake, outcomes, receipts) and XREADGROUP go through
+        # lean RESP connections of the Store's own (resp.py) when the client is a plain TCP
+        # server; whoever asks for them closes them with `aclose()` (the daemon does).
+        self._lean = LeanConnection.for_client(client) if lean else None
         self.prefix = prefix
         self.group = group
         self.consumer = consumer
@@ -133,6 +139,10 @@ class Store:
             self.outboxes = {}
             targets = [self.status, self.dead, self.mo_stream]
         self._keys = [self.outbound, *targets]
+        # Blocking reads take a lean connection each (a read blocks its connection): idle
+        # ones wait here for the next read; every one made is closed by aclose().
+        self._idle_readers: list[LeanConnection] = []
+        self._readers: set[LeanConnection] = set()
         # XREADGROUP replies as hiredis parsed them: redis-py's own parsing builds a dict per
         # entry in Python (5 % of the daemon's CPU); `_entries` does the little we need.
         client.set_response_callback("XREADGROUP", _raw_reply)
@@ -217,8 +227,30 @@ class Store:
         pieces += ["STREAMS", *ids.keys(), *ids.values()]
         # execute_command, not xreadgroup(): the latter wraps each reply in redis-py's
         # streaming-lag recording, a coroutine and a pass over the entries per call.
-        reply = await self.client.execute_command("XREADGROUP", *pieces)
+        if self._lean is not None:
+            reply = await self._lean_read(pieces, (block_ms or 0) / 1000 if new else 0.0)
+        else:
+            reply = await self.client.execute_command("XREADGROUP", *pieces)
         return _entries(reply)
+
+    async def _lean_read(self, pieces: list[Any], block_s: float) -> Any:
+        assert self._lean is not None
+        idle = self._idle_readers
+        if idle:
+            connection = idle.pop()
+        else:
+            connection = self._lean.twin()
+            self._readers.add(connection)
+        try:
+            reply = await connection.call_blocking(block_s, b"XREADGROUP", *pieces)
+        except BaseException:
+            # Cancelled or failed in the middle of a read: its reply may still come, so this
+            # connection is never used again.
+            self._readers.discard(connection)
+            await connection.aclose()
+            raise
+        idle.append(connection)
+        return reply
 
     async def claim(self, stream: str, min_idle_ms: int, count: int) -> list[Entry]:
         """Take over entries idle too long on other consumers (XAUTOCLAIM)."""
@@ -272,7 +304,23 @@ class Store:
         ]
         if texts is not None:
             args.append(texts)
+        if self._lean is not None:
+            return await self._lean.evalsha(script.sha, script.script, self._keys, args)
         return await script(keys=self._keys, args=args)
+
+    @property
+    def lean(self) -> bool:
+        """Whether the hot script calls go through the lean connection (resp.py)."""
+        return self._lean is not None
+
+    async def aclose(self) -> None:
+        """Close the lean connections, if any (the client is its owner's to close)."""
+        if self._lean is not None:
+            await self._lean.aclose()
+        for connection in self._readers:
+            await connection.aclose()
+        self._readers.clear()
+        self._idle_readers.clear()
 
     async def intake(
         self, entries: Sequence[IntakeEntry], at: str, *, fresh: bool = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,12 +16,15 @@ from connector.streams.store import IntakeEntry, Store
 AT = "2026-11-26T13:00:04.213071Z"
 
 
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[Store]:
+@pytest.fixture(params=[False, True], ids=["redis-py", "lean"])
+async def store(redis_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """Every store test runs twice: scripts called through redis-py, and through resp.py."""
     client = aioredis.Redis.from_url(redis_url)
-    store = Store(client, prefix="sms", group="connector", consumer="host-a")
+    store = Store(client, prefix="sms", group="connector", consumer="host-a", lean=request.param)
+    assert store.lean is request.param
     await store.ensure_groups(["airtel-cd"])
     yield store
+    await store.aclose()
     await client.aclose()
 
 
@@ -455,3 +460,21 @@ async def test_a_one_part_record_finished_by_a_receipt_stays_a_small_hash(store:
     assert await store.client.object("encoding", record) == b"listpack"
     assert await _receipts(store, [op], AT) == ["duplicate"]
     assert [e["status"] for e in await _statuses(store)] == ["sent", "delivered"]
+
+
+async def test_a_lean_read_cancelled_while_blocked_leaves_no_entry_behind(redis_url: str) -> None:
+    # Its connection is closed, not reused: the server forgets the blocked read, so the next
+    # entry goes to the next read instead of a reply nobody waits for.
+    client = aioredis.Redis.from_url(redis_url)
+    store = Store(client, prefix="sms", group="connector", consumer="host-a", lean=True)
+    await store.ensure_groups(["airtel-cd"])
+    blocked = asyncio.ensure_future(store.read([store.outbound], 10, block_ms=10_000))
+    await asyncio.sleep(0.05)
+    blocked.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await blocked
+    entry_id = (await client.xadd(store.outbound, {"data": b"{}"})).decode()
+    reply = await store.read([store.outbound], 10, block_ms=1000)
+    assert [e for _, entries in reply for e, _ in entries] == [entry_id]
+    await store.aclose()
+    await client.aclose()
