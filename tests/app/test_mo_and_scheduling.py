@@ -126,10 +126,12 @@ async def test_mo_incomplete_is_written_with_complete_false_after_the_timeout(
 async def test_scheduled_message_waits_for_send_at_then_goes(redis_url: str) -> None:
     smsc = await start_smsc(keep_records=True)
     async with running_daemon(redis_url, [CarrierUnderTest(smsc=smsc)]) as h:
-        send_at = time.time() + 1.5
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(send_at))
-        fraction = f"{send_at % 1:.3f}"[1:]
-        await h.send(sending_type="scheduled", send_at=f"{stamp}{fraction}Z")
+        # Whole milliseconds, so send_at is exactly the time the entry states (rounding a
+        # float's fraction could state a time up to a second early: .9996 -> ".000").
+        ms = int((time.time() + 1.5) * 1000)
+        send_at = ms / 1000
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
+        await h.send(sending_type="scheduled", send_at=f"{stamp}.{ms % 1000:03d}Z")
         await h.wait_statuses(["+243998857000"], lambda s: s == ["processing"], timeout_s=5)
         assert smsc.records == []
         seqs = await h.wait_final(["+243998857000"], timeout_s=10)

@@ -271,12 +271,19 @@ def _flag(store: Store) -> str:
 async def test_holding_a_receipt_sets_a_flag_that_outlives_the_held_key(store: Store) -> None:
     assert await _receipts(store, [_receipt("aa")], AT) == ["held"]
     held = f"{store.base}:held:airtel-cd:aa"
-    assert 0 < await store.client.pttl(held) <= await store.client.pttl(_flag(store))
+    # Absolute expiry times (PEXPIRETIME), not TTLs read one after the other: a millisecond
+    # passing between two PTTL reads made this comparison flaky.
+    assert 0 < await _expires_at(store, held) <= await _expires_at(store, _flag(store))
     # A daemon holding with a shorter TTL never shortens the flag below a held key's TTL.
     short = Store(store.client, prefix="sms", group="connector", consumer="b", held_ttl_s=5)
     assert await _receipts(short, [_receipt("bb")], AT) == ["held"]
     assert await store.client.pttl(_flag(store)) > 5_000
-    assert await store.client.pttl(_flag(store)) >= await store.client.pttl(held)
+    assert await _expires_at(store, _flag(store)) >= await _expires_at(store, held)
+
+
+async def _expires_at(store: Store, key: str) -> int:
+    """The key's absolute expiry, in ms since the epoch (Redis 7's PEXPIRETIME)."""
+    return int(await store.client.execute_command("PEXPIRETIME", key))
 
 
 async def test_a_held_receipt_is_applied_by_the_general_path_too(store: Store) -> None:
