@@ -176,28 +176,34 @@ class Store:
 
     # ------------------------------------------------------------------ groups
 
-    async def ensure_group(self, stream: str) -> None:
-        """Create the group from id 0 (a backlog written before the first start is kept)."""
+    async def ensure_group(self, stream: str) -> bool:
+        """Create the group from id 0 (a backlog written before the first start is kept);
+        True when this call created it, False when it existed."""
         try:
             await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+            return False
+        return True
 
     async def ensure_groups(self, carriers: Sequence[str]) -> None:
         await self.ensure_group(self.outbound)
         for carrier in carriers:
-            for lane in LANES:
-                await self.ensure_group(self.work_stream(carrier, lane))
-            await self._flag_receipts_held_before(carrier)
+            created = [await self.ensure_group(self.work_stream(carrier, lane)) for lane in LANES]
+            await self._flag_receipts_held_before(carrier, served_before=not all(created))
 
-    async def _flag_receipts_held_before(self, carrier: str) -> None:
+    async def _flag_receipts_held_before(self, carrier: str, *, served_before: bool) -> None:
         """The first time a daemon that knows the held-receipt flag serves `carrier` on this
         Redis, set the flag for the held TTL (never shortening it): receipts held by an
         earlier version, which set no flag, are then still applied when their part is
-        recorded. Later starts find the marker and change nothing."""
+        recorded. Later starts find the marker and change nothing.
+
+        A carrier whose work groups this start created was never served here (every version
+        creates them before it reads any work), so no receipt of it can be held: the marker
+        alone, no flag, and OUTCOMES skips the held-key lookups from the first message on."""
         marker = f"{self.base}:heldflag-since:{carrier}"
-        if await self.client.set(marker, "1", nx=True):
+        if await self.client.set(marker, "1", nx=True) and served_before:
             flag = f"{self.base}:heldflag:{carrier}"
             await self.client.set(flag, "1", nx=True, ex=self.held_ttl_s)
             await self.client.expire(flag, self.held_ttl_s, gt=True)

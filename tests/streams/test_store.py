@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from connector.streams.store import IntakeEntry, Store
+from connector.streams.store import LANES, IntakeEntry, Store
 
 AT = "2026-11-26T13:00:04.213071Z"
 
@@ -441,6 +441,10 @@ async def test_the_first_start_flags_receipts_an_earlier_version_held(store: Sto
     still applied: the first start that knows the flag sets it for the held TTL; a restart
     leaves it alone."""
     await store.client.flushall()
+    for lane in LANES:  # the earlier version served the carrier: its work groups exist
+        await store.client.xgroup_create(
+            store.work_stream("airtel-cd", lane), "connector", "0", mkstream=True
+        )
     await store.client.set(f"{store.base}:held:airtel-cd:aa", _receipt("aa")["rec"], ex=3600)
     await store.ensure_groups(["airtel-cd"])  # the upgraded daemon's first start
     entry = await _outbound_entry(store)
@@ -451,6 +455,27 @@ async def test_the_first_start_flags_receipts_an_earlier_version_held(store: Sto
     await store.client.delete(_flag(store))
     await store.ensure_groups(["airtel-cd"])  # a restart: the marker says it was done
     assert await store.client.exists(_flag(store)) == 0
+
+
+async def test_a_carrier_new_to_this_redis_gets_the_marker_but_no_flag(store: Store) -> None:
+    """Its work groups did not exist, so no daemon ever held a receipt of it: no flag, and
+    accepts skip the held-key lookups (a held key planted anyway is not looked at)."""
+    await store.client.flushall()
+    await store.client.set(f"{store.base}:held:airtel-cd:aa", _receipt("aa")["rec"], ex=3600)
+    await store.ensure_groups(["airtel-cd"])
+    assert await store.client.exists(f"{store.base}:heldflag-since:airtel-cd") == 1
+    assert await store.client.exists(_flag(store)) == 0
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    await _outcomes(store, [_accept(entry, 0, "aa")], AT)
+    assert [e["status"] for e in await _statuses(store)] == ["sent"]
+    # One work group missing of three counts as served before: the flag is set.
+    await store.client.flushall()
+    await store.client.xgroup_create(
+        store.work_stream("airtel-cd", "low"), "connector", "0", mkstream=True
+    )
+    await store.ensure_groups(["airtel-cd"])
+    assert await store.client.exists(_flag(store)) == 1
 
 
 async def test_a_one_part_record_finished_by_a_receipt_stays_a_small_hash(store: Store) -> None:
@@ -480,7 +505,8 @@ async def test_a_lean_read_cancelled_while_blocked_leaves_no_entry_behind(redis_
     blocked.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await blocked
-    entry_id = (await client.xadd(store.outbound, {"data": b"{}"})).decode()
+    raw = await client.xadd(store.outbound, {"data": b"{}"})
+    entry_id = raw.decode() if isinstance(raw, bytes) else str(raw)
     reply = await store.read([store.outbound], 10, block_ms=1000)
     assert [e for _, entries in reply for e, _ in entries] == [entry_id]
     await store.aclose()
