@@ -792,6 +792,10 @@ class Smsc:
 
     def _on_closed(self, conn: _Connection, event: Closed) -> None:
         self._connections.discard(conn)
+        if event.reason.startswith("framing lost"):
+            # The peer broke the byte stream (a command_length that does not match what it
+            # wrote): worth a warning, as a client under test will not always notice itself.
+            _log.warning("connection %s closed: %s", conn.peername, event.reason)
         account = conn.account
         if account is None:
             return

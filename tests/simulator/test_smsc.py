@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import logging
 import re
 import signal
 import sys
@@ -443,6 +444,35 @@ async def test_nacked_receipt_is_delivered_again(make_smsc: MakeSmsc, connect: C
     assert inbox.receipts()[0].short_message == inbox.receipts()[1].short_message
     await wait_until(lambda: smsc.stats.receipts_acked == 1)
     assert smsc.stats.receipts_failed == 1
+
+
+async def test_a_response_longer_than_its_command_length_loses_framing_with_a_warning(
+    make_smsc: MakeSmsc, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What smpp34 1.5.0 sends when it NAKs a receipt: a deliver_sm_resp whose command_length
+    # (16) leaves out its message_id's NUL, which it writes all the same.
+    _, port = await make_smsc()
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        writer.write(encode(p.BindTransceiver(system_id="x", password="y", sequence_number=1)))
+        assert decode(await _read_pdu(reader)).command_status == c.ESME_ROK
+        short = HEADER.pack(16, c.DELIVER_SM_RESP, c.ESME_RMSGQFUL, 7) + b"\x00"
+        with caplog.at_level(logging.WARNING, logger="connector.simulator.smsc"):
+            writer.write(short + HEADER.pack(16, c.ENQUIRE_LINK, 0, 8))
+            nack = decode(await _read_pdu(reader))
+            assert isinstance(nack, p.GenericNack)
+            assert nack.command_status == c.ESME_RINVCMDLEN
+            assert await asyncio.wait_for(reader.read(16), STEP_S) == b""  # closed
+            await wait_until(lambda: "framing lost" in caplog.text)
+    finally:
+        writer.close()
+    assert "command_length 0 outside 16..65536" in caplog.text
+
+
+async def _read_pdu(reader: asyncio.StreamReader) -> bytes:
+    header = await asyncio.wait_for(reader.readexactly(16), STEP_S)
+    length = int.from_bytes(header[:4], "big")
+    return header + await asyncio.wait_for(reader.readexactly(length - 16), STEP_S)
 
 
 async def test_many_pipelined_submits_get_unique_ids_and_receipts(
