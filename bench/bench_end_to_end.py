@@ -9,8 +9,10 @@ modest one). One invocation:
    does (CONTRACT §1, one recipient each, XADD in pipelines) *before* the daemon starts, then
    starts the daemon (`python -m connector.cli run`, log level warning) and waits until every
    recipient has `delivered` (or `sent` with `--no-receipts`) in `sms:status`;
-3. then, against the same SMSC, each baseline library (bench/baselines.py, one process each)
-   submits the same N messages with nothing else to do.
+3. after each daemon run, against the same SMSC, each baseline library (bench/baselines.py,
+   one process each) submits the same N messages with nothing else to do. The runs are
+   interleaved (daemon, baselines, daemon, baselines, ...) so that a machine whose speed
+   drifts during the benchmark weighs on every implementation alike.
 
 Figures, per implementation:
 - msg/s: N / wall time. For the daemon the wall time runs from the first `processing` event to
@@ -333,6 +335,64 @@ def describe(args: argparse.Namespace) -> str:
     )
 
 
+def _daemon_once(
+    stack: h.Stack,
+    server: h.RedisServer,
+    smscs: list[h.Simulator],
+    config: Path,
+    args: argparse.Namespace,
+    index: int,
+) -> DaemonRun:
+    """One daemon run, its line printed (and what went wrong, if anything)."""
+    logged_before = [len(s.proc.stderr()) for s in smscs]
+    run = run_daemon(stack, server, smscs, config, args, index)
+    for smsc, before in zip(smscs, logged_before, strict=True):
+        said = smsc.proc.stderr()[before:].strip().splitlines()
+        if said:
+            print(f"  !! {smsc.proc.name} logged during the daemon run: {said[-1][:300]}")
+    print(
+        f"  daemon run {index + 1}: {run.row.rate:,.0f} msg/s, "
+        f"{run.row.cpu_us:.1f} µs CPU/msg, peak RSS {run.row.peak_rss_kib / 1024:.1f} MiB, "
+        f"redis {1e6 * run.redis_cpu_s / args.messages:.1f} µs/msg; "
+        f"enqueue {run.enqueue_s:.1f} s, start-up {run.startup_s:.2f} s; "
+        f"events {run.counts}",
+        flush=True,
+    )
+    if not run.ok:
+        print(f"  !! daemon run {index + 1} incomplete: {run.why}")
+    if run.errors:
+        print(f"  !! error statuses: {run.errors}")
+    if run.log_lines:
+        print(f"  !! daemon logged {run.log_lines} line(s) at warning or above, e.g.:")
+        for sample in run.log_sample:
+            print(f"       {sample[:300]}")
+    return run
+
+
+def _baseline_once(
+    stack: h.Stack,
+    smscs: list[h.Simulator],
+    name: str,
+    host: str,
+    port: int,
+    args: argparse.Namespace,
+    index: int,
+) -> dict[str, Any]:
+    """One baseline run, its line printed (and what the simulator logged meanwhile)."""
+    logged = len(smscs[0].proc.stderr()) if smscs else 0
+    result = run_baseline(stack, name, host, port, args, index)
+    if smscs and len(smscs[0].proc.stderr()) > logged:
+        said = smscs[0].proc.stderr()[logged:].strip().splitlines()
+        print(f"  !! the simulator logged during {name} run {index + 1}: {said[-1][:300]}")
+    print(
+        f"  baseline {name} run {index + 1}: done {result.get('done')} of "
+        f"{args.messages} in {result.get('wall_s', 0):.2f} s, "
+        f"cpu {result.get('cpu_s', 0):.2f} s {result.get('note', '')}",
+        flush=True,
+    )
+    return result
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -374,32 +434,20 @@ def main(argv: list[str] | None = None) -> int:
             window=args.window,
             tps=args.tps,
         )
+        # Interleaved (daemon, then each baseline, run after run), so a machine whose speed
+        # drifts during the benchmark drifts for everyone alike.
         runs: list[DaemonRun] = []
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        host, port = endpoints[0]
         for index in range(args.repeat):
-            logged_before = [len(s.proc.stderr()) for s in smscs]
-            run = run_daemon(stack, server, smscs, config, args, index)
+            run = _daemon_once(stack, server, smscs, config, args, index)
             runs.append(run)
-            for smsc, before in zip(smscs, logged_before, strict=True):
-                said = smsc.proc.stderr()[before:].strip().splitlines()
-                if said:
-                    print(f"  !! {smsc.proc.name} logged during the daemon run: {said[-1][:300]}")
-            print(
-                f"  daemon run {index + 1}: {run.row.rate:,.0f} msg/s, "
-                f"{run.row.cpu_us:.1f} µs CPU/msg, peak RSS {run.row.peak_rss_kib / 1024:.1f} MiB, "
-                f"redis {1e6 * run.redis_cpu_s / args.messages:.1f} µs/msg; "
-                f"enqueue {run.enqueue_s:.1f} s, start-up {run.startup_s:.2f} s; "
-                f"events {run.counts}",
-                flush=True,
-            )
-            if not run.ok:
-                failed = True
-                print(f"  !! daemon run {index + 1} incomplete: {run.why}")
-            if run.errors:
-                print(f"  !! error statuses: {run.errors}")
-            if run.log_lines:
-                print(f"  !! daemon logged {run.log_lines} line(s) at warning or above, e.g.:")
-                for sample in run.log_sample:
-                    print(f"       {sample[:300]}")
+            failed = failed or not run.ok
+            for name in names:
+                done = results[name]
+                if done and done[-1].get("done", 0) == 0:
+                    continue  # it could not send at all: no point in running it again
+                done.append(_baseline_once(stack, smscs, name, host, port, args, index))
         ok_runs = [r for r in runs if r.ok] or runs
         daemon_row = Row(
             "smpp-connector daemon",
@@ -415,29 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile is not None:
             print()
             print(h.summarise_profile(args.profile))
-        rows: list[Row] = []
-        host, port = endpoints[0]
-        for name in names:
-            results = []
-            for index in range(args.repeat):
-                logged = len(smscs[0].proc.stderr()) if smscs else 0
-                result = run_baseline(stack, name, host, port, args, index)
-                if smscs and len(smscs[0].proc.stderr()) > logged:
-                    said = smscs[0].proc.stderr()[logged:].strip().splitlines()
-                    print(
-                        f"  !! the simulator logged during {name} run {index + 1}: {said[-1][:300]}"
-                    )
-                results.append(result)
-                print(
-                    f"  baseline {name} run {index + 1}: done {result.get('done')} of "
-                    f"{args.messages} in {result.get('wall_s', 0):.2f} s, "
-                    f"cpu {result.get('cpu_s', 0):.2f} s {result.get('note', '')}",
-                    flush=True,
-                )
-                if result.get("done", 0) == 0:
-                    break
-            label = "smpplib (stop-and-wait)" if name == "smpplib" else name
-            rows.append(baseline_row(label, results, args.messages))
+        rows = [
+            baseline_row(
+                "smpplib (stop-and-wait)" if name == "smpplib" else name, done, args.messages
+            )
+            for name, done in results.items()
+        ]
     print()
     print_table(daemon_row, redis_us, smsc_us, rows)
     if args.keep or failed:
