@@ -58,6 +58,8 @@ class _Protocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
+        if self.owner._protocol is not self:
+            return  # a connection already given up (timed out, closed): its bytes mean nothing
         reader = self.reader
         reader.feed(data)
         waiting = self.owner._waiting
@@ -77,7 +79,10 @@ class _Protocol(asyncio.Protocol):
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.owner._lost(RedisConnectionError(f"Redis connection lost: {exc or 'closed'}"))
+        # Only the current connection's loss fails what waits: a connection given up earlier
+        # reports its end after its successor may already be carrying requests.
+        if self.owner._protocol is self:
+            self.owner._lost(RedisConnectionError(f"Redis connection lost: {exc or 'closed'}"))
 
 
 class LeanConnection:
@@ -222,7 +227,13 @@ class LeanConnection:
         try:
             protocol = await self._open()
         except BaseException as error:
-            self._connecting.set_exception(error)
+            # Callers sharing this attempt get a Redis error, never the opener's cancellation.
+            shared = (
+                error
+                if isinstance(error, Exception)
+                else RedisConnectionError("connecting to Redis was cancelled")
+            )
+            self._connecting.set_exception(shared)
             self._connecting.exception()  # retrieved: no "never retrieved" warning
             raise
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -203,6 +204,55 @@ async def test_a_server_that_never_answers_times_out_and_drops_the_connection() 
             writer.close()
         listener.close()
         await listener.wait_closed()
+
+
+async def test_the_late_end_of_a_replaced_connection_leaves_its_successor_alone(
+    lean: LeanConnection,
+) -> None:
+    assert await lean.call("PING") == b"PONG"
+    old = lean._protocol
+    assert old is not None
+    await lean.aclose()
+    assert await lean.call("PING") == b"PONG"  # a new connection
+    pending = asyncio.ensure_future(lean.call("EVAL", _SLOW, 0, 50))
+    await asyncio.sleep(0.01)
+    old.connection_lost(None)  # the replaced connection reports its end only now
+    old.data_received(b"+STRAY\r\n")  # and whatever it still had in flight
+    assert await pending == b"slow"
+    assert lean.connected
+
+
+async def test_callers_sharing_a_cancelled_connect_get_a_redis_error() -> None:
+    # A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it
+    # stays pending (bounded by connect_timeout_s) while a second caller joins it.
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(3):  # bounded: enough to fill a queue of backlog + 1
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        lean = LeanConnection("127.0.0.1", port, timeout_s=5.0, connect_timeout_s=5.0)
+        opener = asyncio.ensure_future(lean.call("PING"))
+        await asyncio.sleep(0.05)
+        assert not opener.done(), "the connect should still be pending"
+        sharer = asyncio.ensure_future(lean.call("PING"))
+        await asyncio.sleep(0.01)
+        opener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await opener
+        with pytest.raises(RedisConnectionError, match="cancelled"):
+            await sharer
+        await lean.aclose()
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
 
 
 async def test_a_reply_nobody_asked_for_drops_the_connection() -> None:
