@@ -245,7 +245,7 @@ class Store:
         if idle:
             connection = idle.pop()
         else:
-            connection = self._lean.twin()
+            connection = self._lean.twin(coalesce=False)  # one request at a time
             self._readers.add(connection)
         try:
             reply = await connection.call_blocking(block_s, b"XREADGROUP", *pieces)

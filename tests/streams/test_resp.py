@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -84,6 +85,39 @@ async def test_concurrent_calls_are_pipelined_and_each_gets_its_own_reply(
 ) -> None:
     replies = await asyncio.gather(*(lean.call("ECHO", f"m{n}") for n in range(200)))
     assert replies == [f"m{n}".encode() for n in range(200)]
+
+
+class _CountingTransport:
+    """Stands in for a connection's transport and counts its writes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.inner.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("coalesce", [True, False])
+async def test_requests_made_in_one_turn_leave_in_one_write(redis_url: str, coalesce: bool) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    lean = LeanConnection.for_client(client)
+    assert lean is not None
+    lean.coalesce = coalesce
+    assert await lean.call("PING") == b"PONG"
+    protocol = lean._protocol
+    assert protocol is not None
+    counting = _CountingTransport(protocol.transport)
+    protocol.transport = counting  # type: ignore[assignment]
+    replies = await asyncio.gather(*(lean.call("ECHO", f"m{n}") for n in range(5)))
+    assert replies == [f"m{n}".encode() for n in range(5)]
+    assert counting.writes == (1 if coalesce else 5)
+    await lean.aclose()
+    await client.aclose()
 
 
 async def test_a_reply_error_raises_redis_pys_class(lean: LeanConnection) -> None:
