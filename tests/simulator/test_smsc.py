@@ -252,21 +252,15 @@ async def test_sends_enquire_link_when_configured(make_smsc: MakeSmsc) -> None:
         bind = p.BindTransceiver(sequence_number=1, system_id="raw", password="pw")
         writer.write(encode(bind))
 
-        async def read_pdu() -> p.Pdu:
-            header = await asyncio.wait_for(reader.readexactly(16), STEP_S)
-            length = HEADER.unpack(header)[0]
-            body = await asyncio.wait_for(reader.readexactly(length - 16), STEP_S)
-            return decode(header + body)
-
-        resp = await read_pdu()
+        resp = await _read_pdu(reader)
         assert isinstance(resp, p.BindTransceiverResp)
         assert resp.command_status == c.ESME_ROK
         assert resp.system_id == "SIMSMSC"
-        enquire = await read_pdu()
+        enquire = await _read_pdu(reader)
         assert isinstance(enquire, p.EnquireLink)
         writer.write(encode(p.EnquireLinkResp(sequence_number=enquire.sequence_number)))
         writer.write(encode(p.Unbind(sequence_number=2)))
-        unbind_resp = await read_pdu()
+        unbind_resp = await _read_pdu(reader)
         assert isinstance(unbind_resp, p.UnbindResp)
     finally:
         writer.close()
@@ -455,11 +449,11 @@ async def test_a_response_longer_than_its_command_length_loses_framing_with_a_wa
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         writer.write(encode(p.BindTransceiver(system_id="x", password="y", sequence_number=1)))
-        assert decode(await _read_pdu(reader)).command_status == c.ESME_ROK
+        assert (await _read_pdu(reader)).command_status == c.ESME_ROK
         short = HEADER.pack(16, c.DELIVER_SM_RESP, c.ESME_RMSGQFUL, 7) + b"\x00"
         with caplog.at_level(logging.WARNING, logger="connector.simulator.smsc"):
             writer.write(short + HEADER.pack(16, c.ENQUIRE_LINK, 0, 8))
-            nack = decode(await _read_pdu(reader))
+            nack = await _read_pdu(reader)
             assert isinstance(nack, p.GenericNack)
             assert nack.command_status == c.ESME_RINVCMDLEN
             assert await asyncio.wait_for(reader.read(16), STEP_S) == b""  # closed
@@ -469,10 +463,12 @@ async def test_a_response_longer_than_its_command_length_loses_framing_with_a_wa
     assert "command_length 0 outside 16..65536" in caplog.text
 
 
-async def _read_pdu(reader: asyncio.StreamReader) -> bytes:
+async def _read_pdu(reader: asyncio.StreamReader) -> p.Pdu:
+    """One PDU from a raw connection to the simulator (each read bounded by STEP_S)."""
     header = await asyncio.wait_for(reader.readexactly(16), STEP_S)
-    length = int.from_bytes(header[:4], "big")
-    return header + await asyncio.wait_for(reader.readexactly(length - 16), STEP_S)
+    length = HEADER.unpack(header)[0]
+    body = await asyncio.wait_for(reader.readexactly(length - 16), STEP_S)
+    return decode(header + body)
 
 
 async def test_many_pipelined_submits_get_unique_ids_and_receipts(
