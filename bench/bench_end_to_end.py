@@ -335,25 +335,25 @@ def describe(args: argparse.Namespace) -> str:
     )
 
 
-def _daemon_once(
-    stack: h.Stack,
-    server: h.RedisServer,
-    smscs: list[h.Simulator],
-    config: Path,
-    args: argparse.Namespace,
-    index: int,
-) -> DaemonRun:
-    """One daemon run, its line printed (and what went wrong, if anything)."""
-    logged_before = [len(s.proc.stderr()) for s in smscs]
-    run = run_daemon(stack, server, smscs, config, args, index)
-    for smsc, before in zip(smscs, logged_before, strict=True):
-        said = smsc.proc.stderr()[before:].strip().splitlines()
-        if said:
-            print(f"  !! {smsc.proc.name} logged during the daemon run: {said[-1][:300]}")
+class _SimulatorLog:
+    """What the simulators write to stderr while one run goes (a warning means trouble)."""
+
+    def __init__(self, smscs: list[h.Simulator]) -> None:
+        self.smscs = smscs
+        self.before = [len(s.proc.stderr()) for s in smscs]
+
+    def report(self, during: str) -> None:
+        for smsc, before in zip(self.smscs, self.before, strict=True):
+            said = smsc.proc.stderr()[before:].strip().splitlines()
+            if said:
+                print(f"  !! {smsc.proc.name} logged during {during}: {said[-1][:300]}")
+
+
+def _print_daemon_run(run: DaemonRun, index: int, n: int) -> None:
     print(
         f"  daemon run {index + 1}: {run.row.rate:,.0f} msg/s, "
         f"{run.row.cpu_us:.1f} µs CPU/msg, peak RSS {run.row.peak_rss_kib / 1024:.1f} MiB, "
-        f"redis {1e6 * run.redis_cpu_s / args.messages:.1f} µs/msg; "
+        f"redis {1e6 * run.redis_cpu_s / n:.1f} µs/msg; "
         f"enqueue {run.enqueue_s:.1f} s, start-up {run.startup_s:.2f} s; "
         f"events {run.counts}",
         flush=True,
@@ -366,31 +366,15 @@ def _daemon_once(
         print(f"  !! daemon logged {run.log_lines} line(s) at warning or above, e.g.:")
         for sample in run.log_sample:
             print(f"       {sample[:300]}")
-    return run
 
 
-def _baseline_once(
-    stack: h.Stack,
-    smscs: list[h.Simulator],
-    name: str,
-    host: str,
-    port: int,
-    args: argparse.Namespace,
-    index: int,
-) -> dict[str, Any]:
-    """One baseline run, its line printed (and what the simulator logged meanwhile)."""
-    logged = len(smscs[0].proc.stderr()) if smscs else 0
-    result = run_baseline(stack, name, host, port, args, index)
-    if smscs and len(smscs[0].proc.stderr()) > logged:
-        said = smscs[0].proc.stderr()[logged:].strip().splitlines()
-        print(f"  !! the simulator logged during {name} run {index + 1}: {said[-1][:300]}")
+def _print_baseline_run(name: str, result: dict[str, Any], index: int, n: int) -> None:
     print(
         f"  baseline {name} run {index + 1}: done {result.get('done')} of "
-        f"{args.messages} in {result.get('wall_s', 0):.2f} s, "
+        f"{n} in {result.get('wall_s', 0):.2f} s, "
         f"cpu {result.get('cpu_s', 0):.2f} s {result.get('note', '')}",
         flush=True,
     )
-    return result
 
 
 # ------------------------------------------------------------------------------ main
@@ -440,14 +424,21 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         host, port = endpoints[0]
         for index in range(args.repeat):
-            run = _daemon_once(stack, server, smscs, config, args, index)
+            log = _SimulatorLog(smscs)
+            run = run_daemon(stack, server, smscs, config, args, index)
+            log.report("the daemon run")
+            _print_daemon_run(run, index, args.messages)
             runs.append(run)
             failed = failed or not run.ok
             for name in names:
                 done = results[name]
                 if done and done[-1].get("done", 0) == 0:
                     continue  # it could not send at all: no point in running it again
-                done.append(_baseline_once(stack, smscs, name, host, port, args, index))
+                log = _SimulatorLog(smscs)
+                result = run_baseline(stack, name, host, port, args, index)
+                log.report(f"{name} run {index + 1}")
+                _print_baseline_run(name, result, index, args.messages)
+                done.append(result)
         ok_runs = [r for r in runs if r.ok] or runs
         daemon_row = Row(
             "smpp-connector daemon",
