@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from connector.streams.resp import LeanConnection, pack
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer
 
 # Busy for about `ARGV[1]` ms inside Redis, then returns 'slow': a reply that comes late.
 _SLOW = """
@@ -211,33 +211,47 @@ async def test_a_killed_server_fails_the_call_and_a_restarted_one_is_reconnected
         server.kill()
 
 
-async def test_a_server_that_never_answers_times_out_and_drops_the_connection() -> None:
-    accepted: list[asyncio.StreamWriter] = []
+@contextlib.asynccontextmanager
+async def _fake_redis(
+    answer: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[tuple[int, list[asyncio.StreamWriter]]]:
+    """A loopback server that runs `answer` per connection: its port and its connections."""
+    connections: list[asyncio.StreamWriter] = []
 
-    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)  # reads nothing, answers nothing
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await answer(reader, writer)
 
-    listener = await asyncio.start_server(silent, "127.0.0.1", free_port())
-    port = listener.sockets[0].getsockname()[1]
-    lean = LeanConnection("127.0.0.1", port, timeout_s=0.2)
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
     try:
-        first = asyncio.ensure_future(lean.call("PING"))
-        second = asyncio.ensure_future(lean.call("PING"))
-        with pytest.raises(RedisTimeoutError, match=r"0\.2 s"):
-            await first
-        with pytest.raises(RedisTimeoutError):  # in flight on the same connection: failed too
-            await second
-        assert len(accepted) == 1
-        third = asyncio.ensure_future(lean.call("PING"))
-        with pytest.raises(RedisTimeoutError):
-            await third
-        assert len(accepted) == 2  # the next call connected again
+        yield listener.sockets[0].getsockname()[1], connections
     finally:
-        await lean.aclose()
-        for writer in accepted:
+        for writer in connections:
             writer.close()
         listener.close()
         await listener.wait_closed()
+
+
+async def test_a_server_that_never_answers_times_out_and_drops_the_connection() -> None:
+    async def silent(_: asyncio.StreamReader, __: asyncio.StreamWriter) -> None:
+        pass  # reads nothing, answers nothing
+
+    async with _fake_redis(silent) as (port, accepted):
+        lean = LeanConnection("127.0.0.1", port, timeout_s=0.2)
+        try:
+            first = asyncio.ensure_future(lean.call("PING"))
+            second = asyncio.ensure_future(lean.call("PING"))
+            with pytest.raises(RedisTimeoutError, match=r"0\.2 s"):
+                await first
+            with pytest.raises(RedisTimeoutError):  # in flight on the same connection: too
+                await second
+            assert len(accepted) == 1
+            third = asyncio.ensure_future(lean.call("PING"))
+            with pytest.raises(RedisTimeoutError):
+                await third
+            assert len(accepted) == 2  # the next call connected again
+        finally:
+            await lean.aclose()
 
 
 async def test_the_late_end_of_a_replaced_connection_leaves_its_successor_alone(
@@ -290,29 +304,21 @@ async def test_callers_sharing_a_cancelled_connect_get_a_redis_error() -> None:
 
 
 async def test_a_reply_nobody_asked_for_drops_the_connection() -> None:
-    connections: list[asyncio.StreamWriter] = []
-
     async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
         await reader.readline()  # the first line of the first request
         writer.write(b"+OK\r\n+EXTRA\r\n")  # two replies to one request
         await writer.drain()
 
-    listener = await asyncio.start_server(chatty, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    lean = LeanConnection("127.0.0.1", port, timeout_s=1.0)
-    try:
-        assert await lean.call("PING") == b"OK"
-        for _ in range(100):  # bounded: the extra reply is in the same read or the next
-            if not lean.connected:
-                break
-            await asyncio.sleep(0.01)
-        assert not lean.connected
-        assert await lean.call("PING") == b"OK"  # a new connection
-        assert len(connections) == 2
-    finally:
-        await lean.aclose()
-        for writer in connections:
-            writer.close()
-        listener.close()
-        await listener.wait_closed()
+    async with _fake_redis(chatty) as (port, connections):
+        lean = LeanConnection("127.0.0.1", port, timeout_s=1.0)
+        try:
+            assert await lean.call("PING") == b"OK"
+            for _ in range(100):  # bounded: the extra reply is in the same read or the next
+                if not lean.connected:
+                    break
+                await asyncio.sleep(0.01)
+            assert not lean.connected
+            assert await lean.call("PING") == b"OK"  # a new connection
+            assert len(connections) == 2
+        finally:
+            await lean.aclose()
