@@ -46,6 +46,7 @@ from connector.smpp.errors import SmppError
 from connector.smpp.session import (
     Closed,
     Event,
+    ProtocolViolation,
     RequestReceived,
     ResponseReceived,
     ResponseTimedOut,
@@ -517,6 +518,10 @@ class _Connection(SmppProtocol):
             self.smsc._on_response(self, event.request, None)
         elif type(event) is Closed:
             self.smsc._on_closed(self, event)
+        elif type(event) is ProtocolViolation and event.error.fatal:
+            # The peer broke the byte stream (a command_length that does not match what it
+            # wrote): worth a warning, as a client under test will not always notice itself.
+            _log.warning("connection %s closing, framing lost: %s", self.peername, event.error)
 
 
 # --------------------------------------------------------------------------------------- SMSC
@@ -792,10 +797,6 @@ class Smsc:
 
     def _on_closed(self, conn: _Connection, event: Closed) -> None:
         self._connections.discard(conn)
-        if event.reason.startswith("framing lost"):
-            # The peer broke the byte stream (a command_length that does not match what it
-            # wrote): worth a warning, as a client under test will not always notice itself.
-            _log.warning("connection %s closed: %s", conn.peername, event.reason)
         account = conn.account
         if account is None:
             return
