@@ -65,6 +65,12 @@ SCRIPT_BATCH: Final = 128
 """Most outcomes or receipts one script call writes. Redis runs one script at a time, so a
 call of hundreds of ops (tens of ms) would hold up every other reader and writer; calls of
 this size keep the batching gain and bound that stall to a few milliseconds."""
+OUTCOME_CALLS: Final = 2
+"""Outcome script calls on their way at once: ops that come while one call is out go in a
+second call without waiting for the first's reply, so their `sent` events are not held up by
+a round trip. The calls share one connection: Redis runs them in the order they were made.
+Through redis-py's pool (TLS, a Unix socket, a cluster) two calls could take two connections
+and overtake each other: one call at a time there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +173,9 @@ class CarrierDispatcher:
         self._ops: list[dict[str, Any]] = []
         self._op_owners: list[_Item | None] = []
         self._receipt_ops: list[tuple[dict[str, Any], str, DeferredAnswer]] = []
-        self._flushing = False
+        self._flushing = 0  # outcome writers running (at most _outcome_calls)
+        self._outcome_calls = OUTCOME_CALLS if store.lean else 1
+        self._flush_idle = 0  # of those, the ones not waiting on a call: they take new ops
         self._flushing_receipts = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
@@ -223,7 +231,7 @@ class CarrierDispatcher:
         """Wait until submits awaiting a response are answered and outcomes are written."""
         deadline = self._clock() + timeout_s
         for _ in range(100_000):
-            if self.pool.window_in_use() == 0 and not self._ops and not self._flushing:
+            if self.pool.window_in_use() == 0 and not self._ops and self._flushing == 0:
                 return
             if self._clock() >= deadline:
                 return
@@ -761,8 +769,9 @@ class CarrierDispatcher:
         owner.pending_ops += 1
         self._ops.append(op)
         self._op_owners.append(owner)
-        if not self._flushing:
-            self._flushing = True
+        if self._flush_idle == 0 and self._flushing < self._outcome_calls:
+            self._flushing += 1
+            self._flush_idle += 1
             self._spawn(self._flush_ops())
 
     async def _flush_ops(self) -> None:
@@ -771,17 +780,23 @@ class CarrierDispatcher:
             while self._ops:
                 ops, owners = self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
                 del self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
-                for _attempt in range(1_000_000):
-                    try:
-                        wall = self._wall()
-                        _, emitted = await self.store.outcomes(ops, _iso_now(wall), wall)
-                        self._count_statuses(emitted)
-                        break
-                    except (RedisError, OSError) as error:
-                        _log.warning("carrier %s: writing outcomes failed: %s", self.name, error)
-                        self.redis_errors("outcomes")
-                        await asyncio.sleep(backoff)
-                        backoff = min(backoff * 2, 5.0)
+                self._flush_idle -= 1
+                try:
+                    for _attempt in range(1_000_000):
+                        try:
+                            wall = self._wall()
+                            _, emitted = await self.store.outcomes(ops, _iso_now(wall), wall)
+                            self._count_statuses(emitted)
+                            break
+                        except (RedisError, OSError) as error:
+                            _log.warning(
+                                "carrier %s: writing outcomes failed: %s", self.name, error
+                            )
+                            self.redis_errors("outcomes")
+                            await asyncio.sleep(backoff)
+                            backoff = min(backoff * 2, 5.0)
+                finally:
+                    self._flush_idle += 1
                 for owner in owners:
                     if owner is None:
                         continue
@@ -789,7 +804,8 @@ class CarrierDispatcher:
                     if owner.pending_ops == 0 and (owner.done or owner.remaining == 0):
                         self._forget(owner)
         finally:
-            self._flushing = False
+            self._flushing -= 1
+            self._flush_idle -= 1
 
     # ------------------------------------------------------------------ receipts
 

@@ -22,7 +22,7 @@ from connector.domain.contract import Accepted, Dead
 from connector.domain.routing import Router
 from connector.domain.tracker import ErrorInfo, StatusChange
 from connector.observe.metrics import Metrics
-from connector.streams.store import IntakeEntry, Store, WorkItem, work_item_encoder
+from connector.streams.store import Entry, IntakeEntry, Store, WorkItem, work_item_encoder
 from connector.text import TextError, count_parts
 
 _log = logging.getLogger(__name__)
@@ -86,49 +86,68 @@ class Intake:
         cursor = "0-0"
         last_claim = 0.0
         loop = asyncio.get_running_loop()
-        while self._running:
-            try:
-                if replaying:
-                    # Page through this consumer's whole pending list once: entries taken in
-                    # before stay pending while their recipients are in flight (skipped by
-                    # the intake script); the others were read but never written (a crash).
-                    reply = await self.store.read_pending_after(
-                        {self.store.outbound: cursor}, self.batch_size
-                    )
-                    entries = [e for _, batch in reply for e in batch]
-                    if not entries:
-                        replaying = False
+        # The read of the next new entries, sent while the last ones are being written.
+        ahead: asyncio.Future[list[tuple[str, list[Entry]]]] | None = None
+        try:
+            while self._running:
+                try:
+                    if replaying:
+                        # Page through this consumer's whole pending list once: entries taken in
+                        # before stay pending while their recipients are in flight (skipped by
+                        # the intake script); the others were read but never written (a crash).
+                        reply = await self.store.read_pending_after(
+                            {self.store.outbound: cursor}, self.batch_size
+                        )
+                        entries = [e for _, batch in reply for e in batch]
+                        if not entries:
+                            replaying = False
+                            continue
+                        await self.take(entries)
+                        self.stats.replayed += len(entries)
+                        cursor = entries[-1][0]
                         continue
-                    await self.take(entries)
-                    self.stats.replayed += len(entries)
-                    cursor = entries[-1][0]
-                    continue
-                now = loop.time()
-                if now - last_claim >= max(1.0, self.claim_idle_s / 2):
-                    last_claim = now
-                    claimed = await self.store.claim(
-                        self.store.outbound, int(self.claim_idle_s * 1000), self.batch_size
-                    )
-                    if claimed:
-                        written = await self.take(claimed)
-                        self.stats.claimed += sum(written)
-                reply = await self.store.read(
-                    [self.store.outbound], self.batch_size, block_ms=self.block_ms
-                )
-                entries = [e for _, batch in reply for e in batch]
-                if entries:
-                    await self.take(entries, fresh=True)
-                backoff = 0.05
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as error:
-                _log.warning("intake: Redis unavailable: %s", error)
-                # What was read but maybe not written is pending here: look at it again.
-                replaying, cursor = True, "0-0"
-                self.metrics.redis_error("intake").inc()
-                self.metrics.redis_up.set(0)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                    now = loop.time()
+                    if now - last_claim >= max(1.0, self.claim_idle_s / 2):
+                        last_claim = now
+                        claimed = await self.store.claim(
+                            self.store.outbound, int(self.claim_idle_s * 1000), self.batch_size
+                        )
+                        if claimed:
+                            written = await self.take(claimed)
+                            self.stats.claimed += sum(written)
+                    if ahead is None:
+                        ahead = self._read_new()
+                    reply = await ahead
+                    ahead = None
+                    entries = [e for _, batch in reply for e in batch]
+                    if entries:
+                        # The next read goes out now, while this batch is written: entries
+                        # that arrive meanwhile are read at once, not one round trip later.
+                        ahead = self._read_new()
+                        await self.take(entries, fresh=True)
+                    backoff = 0.05
+                except asyncio.CancelledError:
+                    raise
+                except (RedisError, OSError) as error:
+                    _log.warning("intake: Redis unavailable: %s", error)
+                    if ahead is not None:  # what it read, if anything, is pending: replayed
+                        await _cancelled(ahead)
+                        ahead = None
+                    # What was read but maybe not written is pending here: look at it again.
+                    replaying, cursor = True, "0-0"
+                    self.metrics.redis_error("intake").inc()
+                    self.metrics.redis_up.set(0)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            if ahead is not None:
+                await _cancelled(ahead)
+
+    def _read_new(self) -> asyncio.Future[list[tuple[str, list[Entry]]]]:
+        """A read of new entries, started now (it blocks in Redis until some arrive)."""
+        return asyncio.ensure_future(
+            self.store.read([self.store.outbound], self.batch_size, block_ms=self.block_ms)
+        )
 
     def stop(self) -> None:
         self._running = False
@@ -303,3 +322,12 @@ class Intake:
         return contract.status_event(
             message.message_id, to, change, carrier=carrier, parts=0, at=now, meta=message.meta
         ).decode()
+
+
+async def _cancelled(read: asyncio.Future[list[tuple[str, list[Entry]]]]) -> None:
+    """Cancel a read and wait until it is over. A blocked read's connection is closed, so
+    Redis forgets it; entries it was given are pending for this consumer (replayed)."""
+    read.cancel()
+    await asyncio.wait([read])
+    if not read.cancelled():
+        read.exception()  # retrieved: a failed read is the replay's business, not a log line
