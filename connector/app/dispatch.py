@@ -342,6 +342,8 @@ class CarrierDispatcher:
                     continue
             self._admit(item, stream, work_id, lane, state, now)
         self.pump()
+        # Out now: at the loop's next turn they would wait for whatever else that turn reads.
+        self.pool.flush()
 
     def _admit(
         self,

@@ -205,6 +205,11 @@ class SmppClient:
         the read that brings the response (see `SmppProtocol.request_with`)."""
         self.protocol.request_with(pdu, callback)
 
+    def flush(self) -> None:
+        """Write the submits queued so far now (see `SmppProtocol.flush`)."""
+        if self._protocol is not None:
+            self._protocol.flush()
+
     async def unbind(self, timeout_s: float = 5.0) -> None:
         """Unbind politely, then close; a peer that does not answer gets closed anyway."""
         protocol = self._protocol

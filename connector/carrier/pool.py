@@ -417,6 +417,12 @@ class BindPool:
                 return client
         return None
 
+    def flush(self) -> None:
+        """Write every bind's queued submits now, not at the loop's next turn."""
+        for bind in self.transmitters:
+            if bind.client is not None:
+                bind.client.flush()
+
     def bind_changed(self, bind: SupervisedBind) -> None:
         if self.on_change is not None:
             self.on_change()

@@ -194,6 +194,11 @@ class SmppProtocol(asyncio.Protocol):
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
+    def flush(self) -> None:
+        """Write what is queued now instead of at the loop's next turn: for a caller that
+        queued a batch outside a read (a read flushes at its end anyway)."""
+        self._flush()
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         data = self.session.data_to_send()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -172,3 +174,45 @@ async def test_huge_command_length_from_peer_closes_the_link() -> None:
         await client.bind()
         with pytest.raises(ConnectionClosed, match="framing lost"):
             await asyncio.wait_for(client.submit(_submit()), 5)
+
+
+async def test_flush_writes_queued_submits_before_the_loop_turns_again() -> None:
+    """A submit is queued for the loop's next turn; `flush()` writes it at once. The SMSC here
+    is a blocking socket read while the event loop is held, so only bytes already written
+    can arrive."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def answer_bind() -> None:
+        conn, _ = listener.accept()
+        framer = Framer()
+        for _ in range(100):
+            frames = framer.feed(conn.recv(65536))
+            if frames:
+                bind = codec.decode(frames[0])
+                conn.sendall(codec.encode(p.BindTransceiverResp(0, bind.sequence_number, "s")))
+                break
+        accepted.append(conn)
+
+    thread = threading.Thread(target=answer_bind, daemon=True)
+    thread.start()
+    client = SmppClient(system_id="x", password="y")
+    try:
+        await client.connect("127.0.0.1", port)
+        await client.bind()
+        thread.join(5)
+        conn = accepted[0]
+        conn.settimeout(0.3)
+        client.submit_with(_submit(), lambda response, error: None)
+        # No await since the submit: without a flush nothing has left yet.
+        with pytest.raises(TimeoutError):
+            conn.recv(65536)
+        client.flush()
+        frames = Framer().feed(conn.recv(65536))
+        assert [type(codec.decode(frame)) for frame in frames] == [p.SubmitSm]
+    finally:
+        await client.close()
+        for conn in accepted:
+            conn.close()
+        listener.close()
