@@ -158,11 +158,14 @@ class LeanConnection:
             coalesce=coalesce,
         )
 
-    async def call(self, *args: Any) -> Any:
-        """Send one command, return its reply; a reply error is raised as redis-py's class."""
-        return await self.call_blocking(0.0, *args)
+    async def call(self, *args: Any, urgent: bool = False) -> Any:
+        """Send one command, return its reply; a reply error is raised as redis-py's class.
 
-    async def call_blocking(self, block_s: float, *args: Any) -> Any:
+        `urgent`: written now, with whatever is queued before it, instead of at the end of the
+        loop's turn: for a call that nothing else in the same turn would join."""
+        return await self.call_blocking(0.0, *args, urgent=urgent)
+
+    async def call_blocking(self, block_s: float, *args: Any, urgent: bool = False) -> Any:
         """`call` for a command that may block up to `block_s` (XREADGROUP ... BLOCK): the
         timeout is longer by that much. Nothing else should share its connection meanwhile."""
         protocol = self._protocol or await self._connect()
@@ -175,7 +178,9 @@ class LeanConnection:
             protocol.transport.write(pack(args))
         else:
             self._out.append(pack(args))
-            if not self._flush_at_turn_end:
+            if urgent:
+                self._flush()  # a flush still scheduled for the turn's end finds nothing
+            elif not self._flush_at_turn_end:
                 self._flush_at_turn_end = True
                 loop.call_soon(self._flush)
         reply = await self._wait(future, block_s)
@@ -185,16 +190,22 @@ class LeanConnection:
         return reply
 
     async def evalsha(
-        self, sha: str, script: str | bytes | memoryview, keys: list[str], args: list[Any]
+        self,
+        sha: str,
+        script: str | bytes | memoryview,
+        keys: list[str],
+        args: list[Any],
+        *,
+        urgent: bool = False,
     ) -> Any:
         """EVALSHA, loading the script once when the server does not know it (NOSCRIPT)."""
         try:
-            return await self.call(b"EVALSHA", sha, len(keys), *keys, *args)
+            return await self.call(b"EVALSHA", sha, len(keys), *keys, *args, urgent=urgent)
         except NoScriptError:
             await self.call(
                 b"SCRIPT", b"LOAD", bytes(script) if isinstance(script, memoryview) else script
             )
-            return await self.call(b"EVALSHA", sha, len(keys), *keys, *args)
+            return await self.call(b"EVALSHA", sha, len(keys), *keys, *args, urgent=urgent)
 
     async def aclose(self) -> None:
         protocol, self._protocol = self._protocol, None

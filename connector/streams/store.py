@@ -294,9 +294,11 @@ class Store:
         now: float = 0.0,
         flag: int = 0,
         texts: str | None = None,
+        urgent: bool = False,
     ) -> Any:
         """One script call: KEYS = outbound + event targets; ARGV = key base, group, at,
-        status maxlen, JSON batch, `extra`, now, `flag`[, `texts`]."""
+        status maxlen, JSON batch, `extra`, now, `flag`[, `texts`]. `urgent`: see
+        `LeanConnection.call`."""
         batch_json = _json_encode(batch if isinstance(batch, list) else list(batch))
         args: list[bytes | str | int | float] = [
             self.base,
@@ -311,7 +313,9 @@ class Store:
         if texts is not None:
             args.append(texts)
         if self._lean is not None:
-            return await self._lean.evalsha(script.sha, script.script, self._keys, args)
+            return await self._lean.evalsha(
+                script.sha, script.script, self._keys, args, urgent=urgent
+            )
         return await script(keys=self._keys, args=args)
 
     @property
@@ -358,8 +362,10 @@ class Store:
         joined = _TEXT_SEPARATOR.join(texts)
         if texts and joined.count(_TEXT_SEPARATOR) != len(texts) - 1:
             raise ValueError("an intake text holds \\x1e: it is not JSON")
+        # Urgent: its work items are what the dispatchers wait for, and no other call of the
+        # same turn would join it (outcome and receipt calls come from reads of their own).
         reply = await self._call(
-            self._intake, shape, at, self._dead_limit, flag=int(fresh), texts=joined
+            self._intake, shape, at, self._dead_limit, flag=int(fresh), texts=joined, urgent=True
         )
         return [int(x) for x in reply]
 

@@ -88,14 +88,16 @@ async def test_concurrent_calls_are_pipelined_and_each_gets_its_own_reply(
 
 
 class _CountingTransport:
-    """Stands in for a connection's transport and counts its writes."""
+    """Stands in for a connection's transport and counts (and keeps) its writes."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.writes = 0
+        self.written: list[bytes] = []
 
     def write(self, data: bytes) -> None:
         self.writes += 1
+        self.written.append(bytes(data))
         self.inner.write(data)
 
     def __getattr__(self, name: str) -> Any:
@@ -116,6 +118,32 @@ async def test_requests_made_in_one_turn_leave_in_one_write(redis_url: str, coal
     replies = await asyncio.gather(*(lean.call("ECHO", f"m{n}") for n in range(5)))
     assert replies == [f"m{n}".encode() for n in range(5)]
     assert counting.writes == (1 if coalesce else 5)
+    await lean.aclose()
+    await client.aclose()
+
+
+async def test_an_urgent_request_leaves_at_once_with_what_was_queued_before_it(
+    redis_url: str,
+) -> None:
+    """In one turn: a request, an urgent one, another request. The urgent one is written when
+    it is made, behind the request queued before it (their order kept); the last one leaves
+    at the end of the turn."""
+    client = aioredis.Redis.from_url(redis_url)
+    lean = LeanConnection.for_client(client)
+    assert lean is not None
+    assert await lean.call("PING") == b"PONG"
+    protocol = lean._protocol
+    assert protocol is not None
+    counting = _CountingTransport(protocol.transport)
+    protocol.transport = counting  # type: ignore[assignment]
+    replies = await asyncio.gather(
+        lean.call("ECHO", "first"), lean.call("ECHO", "urgent", urgent=True), lean.call("PING")
+    )
+    assert list(replies) == [b"first", b"urgent", b"PONG"]
+    assert counting.written == [
+        pack(("ECHO", "first")) + pack(("ECHO", "urgent")),
+        pack(("PING",)),
+    ]
     await lean.aclose()
     await client.aclose()
 
