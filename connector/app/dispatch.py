@@ -784,19 +784,7 @@ class CarrierDispatcher:
                 del self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
                 self._flush_idle -= 1
                 try:
-                    for _attempt in range(1_000_000):
-                        try:
-                            wall = self._wall()
-                            _, emitted = await self.store.outcomes(ops, _iso_now(wall), wall)
-                            self._count_statuses(emitted)
-                            break
-                        except (RedisError, OSError) as error:
-                            _log.warning(
-                                "carrier %s: writing outcomes failed: %s", self.name, error
-                            )
-                            self.redis_errors("outcomes")
-                            await asyncio.sleep(backoff)
-                            backoff = min(backoff * 2, 5.0)
+                    backoff = await self._write_outcomes(ops, backoff)
                 finally:
                     self._flush_idle += 1
                 for owner in owners:
@@ -808,6 +796,21 @@ class CarrierDispatcher:
         finally:
             self._flushing -= 1
             self._flush_idle -= 1
+
+    async def _write_outcomes(self, ops: list[dict[str, Any]], backoff: float) -> float:
+        """One outcomes call, retried until Redis takes it; returns the backoff reached."""
+        for _attempt in range(1_000_000):
+            try:
+                wall = self._wall()
+                _, emitted = await self.store.outcomes(ops, _iso_now(wall), wall)
+                self._count_statuses(emitted)
+                break
+            except (RedisError, OSError) as error:
+                _log.warning("carrier %s: writing outcomes failed: %s", self.name, error)
+                self.redis_errors("outcomes")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        return backoff
 
     # ------------------------------------------------------------------ receipts
 

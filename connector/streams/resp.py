@@ -174,15 +174,12 @@ class LeanConnection:
         assert protocol.transport is not None
         future: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(future)
-        if not self.coalesce:
-            protocol.transport.write(pack(args))
-        else:
-            self._out.append(pack(args))
-            if urgent:
-                self._flush()  # a flush still scheduled for the turn's end finds nothing
-            elif not self._flush_at_turn_end:
-                self._flush_at_turn_end = True
-                loop.call_soon(self._flush)
+        self._out.append(pack(args))
+        if urgent or not self.coalesce:
+            self._flush()  # a flush still scheduled for the turn's end finds nothing
+        elif not self._flush_at_turn_end:
+            self._flush_at_turn_end = True
+            loop.call_soon(self._flush)
         reply = await self._wait(future, block_s)
         if isinstance(reply, hiredis.ReplyError):
             error: Exception = BaseParser.parse_error(str(reply))  # type: ignore[no-untyped-call]

@@ -95,7 +95,7 @@ class SmppProtocol(asyncio.Protocol):
         events = self.session.receive_data(data, self._time())
         if events:
             self._dispatch(events)
-        self._flush()
+        self.flush()
         self._rearm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -192,14 +192,11 @@ class SmppProtocol(asyncio.Protocol):
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        """Write what is queued now instead of at the loop's next turn: for a caller that
-        queued a batch outside a read (a read flushes at its end anyway)."""
-        self._flush()
-
-    def _flush(self) -> None:
+        """Write what is queued now instead of at the loop's next turn: a read does at its
+        end, and so may a caller that queued a batch outside a read."""
         self._flush_scheduled = False
         data = self.session.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
@@ -249,7 +246,7 @@ class SmppProtocol(asyncio.Protocol):
             if self.on_event is not None:
                 self.on_event(event)
             if type(event) is Closed:
-                self._flush()
+                self.flush()
                 if self.transport is not None:
                     self.transport.close()
                 self._finish(event.reason)
@@ -305,7 +302,7 @@ class SmppProtocol(asyncio.Protocol):
         events = self.session.handle_timers(self._time())
         if events:
             self._dispatch(events)
-        self._flush()
+        self.flush()
         if not self.closed.done():
             self._rearm()
 

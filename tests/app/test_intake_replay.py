@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from connector.app.intake import CarrierPlanning, Intake
 from connector.domain.routing import Router
 from connector.streams.store import Store
+from tests.support.daemon_harness import wait_until
 
 PLANNING = CarrierPlanning(
     max_parts=10, smart_encoding=False, concat="udh", gsm7_form="unpacked", reference_16bit=False
@@ -97,12 +98,8 @@ def _entry(n: int) -> Any:
                                 "sender_id": "MYAPP"})}  # fmt: skip
 
 
-async def _wait_for(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(500):
-        if await predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+async def _wait_for(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    await wait_until(check, timeout_s=5.0, what=what, interval_s=0.01)
 
 
 @dataclass
