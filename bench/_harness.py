@@ -359,6 +359,7 @@ def daemon_config(
     max_parts: int = 10,
     consumer: str = "bench",
     log_level: str = "warning",
+    tps_scope: str = "local",
 ) -> Path:
     """Write a daemon configuration: one [carriers.X] per SMSC, logs at `log_level`."""
     lines = [
@@ -368,8 +369,7 @@ def daemon_config(
         f"consumer = {json.dumps(consumer)}",
         f"batch_size = {batch_size}",
         "block_ms = 1000",
-        # Large enough never to trim: the benchmark reads every event afterwards. (0, documented
-        # as "never trims", is passed to XADD MAXLEN ~ 0 as it is and trims everything.)
+        # Large enough never to trim: the benchmark reads every event afterwards.
         "status_maxlen = 100000000",
         "",
         "[daemon]",
@@ -393,6 +393,7 @@ def daemon_config(
             f"binds = {binds}",
             f"window = {window}",
             f"tps = {tps}",
+            f"tps_scope = {json.dumps(tps_scope)}",
             f"max_parts = {max_parts}",
             f"prefixes = [{json.dumps(carrier.prefix)}]",
             "",

@@ -33,7 +33,13 @@ from connector.domain.receipts import ReceiptParseError, is_receipt, parse_recei
 from connector.flow.adaptive import AdaptiveRate
 from connector.flow.backoff import RetrySchedule
 from connector.flow.pacer import Pacer
-from connector.flow.permits import PermitReservoir, budget_rate, slack_for
+from connector.flow.permits import (
+    GrantTiming,
+    PermitReservoir,
+    budget_rate,
+    probe_size,
+    slack_for,
+)
 from connector.flow.priority import PriorityLanes
 from connector.observe.metrics import CarrierMetrics, Metrics
 from connector.smpp import constants as c
@@ -157,6 +163,7 @@ class CarrierDispatcher:
         self.permits = PermitReservoir(slack_for(settings.tps)) if budget is not None else None
         self._granting = False
         self._grant_not_before = 0.0
+        self.grant_timing = GrantTiming()
         self._expired_before = 0  # permits expired in reservoirs replaced by a reload
         self.permits_expired_reported = 0  # what the metrics sampler has counted so far
         self.store = store
@@ -533,6 +540,8 @@ class CarrierDispatcher:
             self._wake_at(self._grant_not_before)
             return
         want = min(self.queued_parts + 1 - len(permits), self._permit_batch())
+        if self.grant_timing.probing:
+            want = min(want, probe_size(self.settings.tps))
         if want <= 0:
             return
         self._granting = True
@@ -543,15 +552,32 @@ class CarrierDispatcher:
         assert budget is not None
         assert permits is not None
         try:
-            rate = budget_rate(min(self.adaptive.rate(self._clock()), self.settings.tps))
+            asked = self._clock()
+            rate = budget_rate(min(self.adaptive.rate(asked), self.settings.tps))
             grant = await budget.grant(rate, want)
             now = self._clock()
             # Redis read its clock before this reply arrived: mapping its time to ours by the
-            # arrival errs late, so a permit is never used before its slot.
+            # arrival errs late, so a permit is never used before its slot; by how much is what
+            # GrantTiming bounds (flow/permits.py).
             offset = now - grant.now_us / 1e6
             interval = grant.interval_us / 1e6
             if grant.count:
-                permits.add(grant.first_us / 1e6 + offset, interval, grant.count)
+                timing = self.grant_timing
+                was_late = timing.late
+                if timing.accept(asked, now, permits.slack):
+                    permits.add(grant.first_us / 1e6 + offset, interval, grant.count)
+                    if timing.late and not was_late:
+                        _log.warning(
+                            "carrier %s: the shared rate budget has answered in more than %.0f "
+                            "ms for %.0f s (this one in %.0f ms): its permits are used anyway, "
+                            "placed late by up to that, so the hosts together may exceed tps",
+                            self.name,
+                            2000 * permits.slack,
+                            timing.patience,
+                            1000 * (now - asked),
+                        )
+                else:  # handled too late to place its permits safely: dropped, ask again
+                    permits.discard(grant.count)
             else:  # the budget is spoken for up to its horizon: ask again when it frees
                 free_at = (grant.first_us - budget.horizon_us) / 1e6 + offset
                 self._grant_not_before = max(now + 0.001, free_at)

@@ -14,6 +14,15 @@ one-second window then has its permit in a window of length ``1 + slack + rtt``,
 most ``floor((1 + slack + rtt) * rate) + 1`` permits; `slack_for` picks the slack that keeps
 this at ``floor(tps) + 1`` with two thirds of the allowance left for the round trip. The cost is the
 margin: the hosts together send at ``tps * (1 - margin)``, 98 % of `tps` by default.
+
+The two thirds left for the round trip are a promise about each grant: the reply is mapped by
+the moment it was handled, so its permits are placed late by at most the time between asking
+and handling the reply. A reply handled later than that (a host whose event loop was busy, as
+when several daemons start at once on a loaded machine) would put its permits next to another
+host's. `GrantTiming` drops such a grant (its permits count as expired) and asks again, for a
+smaller batch (`probe_size`) until a reply is fast; only
+when replies have come back that slowly for two seconds in a row does it map them anyway, so
+that a host whose Redis is always that far away still sends, and the dispatcher logs a warning.
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ from __future__ import annotations
 import collections
 import math
 
-__all__ = ["MARGIN", "PermitReservoir", "budget_rate", "slack_for"]
+__all__ = ["MARGIN", "GrantTiming", "PermitReservoir", "budget_rate", "probe_size", "slack_for"]
 
 MARGIN = 0.02  # the shared schedule runs this fraction under tps, to absorb late sends
+SLOW_GRANT_PATIENCE_S = 2.0  # slow budget replies for this long are mapped anyway
 
 
 def budget_rate(tps: float, margin: float = MARGIN) -> float:
@@ -41,6 +51,13 @@ def slack_for(tps: float, margin: float = MARGIN) -> float:
     # that boundary itself). A microsecond (Redis time's resolution) below it is legal.
     allowance = (math.floor(tps) + 1) / rate - 1.0 - 1e-6
     return max(0.0, allowance / 3.0)
+
+
+def probe_size(tps: float, margin: float = MARGIN) -> int:
+    """Permits asked for at once while replies are slow (`GrantTiming.probing`): half a slack's
+    worth. A slow reply takes more than two slacks, so dropping every one of them burns at most
+    a quarter of the shared rate; at high rates a probe still carries a useful batch."""
+    return max(1, int(budget_rate(tps, margin) * slack_for(tps, margin) / 2.0))
 
 
 class PermitReservoir:
@@ -98,6 +115,55 @@ class PermitReservoir:
         """The time of the last permit held (-inf: none)."""
         return self._times[-1] if self._times else -math.inf
 
+    def discard(self, count: int) -> None:
+        """A granted batch that will not be used (GrantTiming): counted as granted and expired."""
+        self.granted += count
+        self.expired += count
+
     def clear(self) -> None:
         self.expired += len(self._times)
         self._times.clear()
+
+
+class GrantTiming:
+    """Whether a granted batch may be mapped to local time: only if its reply was handled within
+    the round trip the bound allows (``2 * slack``), see the module docstring.
+
+    After a slow grant is dropped the host asks for `probe_size` permits at a time (`probing`)
+    until a reply is fast again, so that a busy host burns at most a quarter of the shared
+    rate. Slow replies for
+    longer than `patience` seconds in a row (Redis is that far away, not the loop busy for a
+    moment) switch to mapping them anyway (`late`), until a reply is fast again."""
+
+    __slots__ = ("_slow_since", "dropped", "late", "mapped_late", "patience")
+
+    def __init__(self, patience: float = SLOW_GRANT_PATIENCE_S) -> None:
+        self.patience = patience
+        self.dropped = 0  # grants dropped for a slow reply, since start
+        self.mapped_late = 0  # slow grants mapped anyway, since start
+        self.late = False  # slow replies have lasted longer than `patience`
+        self._slow_since: float | None = None
+
+    @property
+    def probing(self) -> bool:
+        """The last reply was slow: ask for `probe_size` permits until one is fast."""
+        return self._slow_since is not None and not self.late
+
+    def accept(self, asked: float, handled: float, slack: float) -> bool:
+        """True: map the grant (by `handled`); False: drop it and ask again.
+
+        `asked`: when the request was made, `handled`: when its reply is being handled (local
+        monotonic seconds). Redis read its clock in between, so the mapping errs late by at
+        most ``handled - asked``."""
+        if handled - asked <= 2.0 * slack:
+            self._slow_since = None
+            self.late = False
+            return True
+        if self._slow_since is None:
+            self._slow_since = asked
+        if self.late or handled - self._slow_since > self.patience:
+            self.late = True
+            self.mapped_late += 1
+            return True
+        self.dropped += 1
+        return False

@@ -190,13 +190,13 @@ def test_three_daemons_hold_global_tps_and_max_binds_through_a_sigkill(
         start = min(times)
         steady = _max_in_any_second([t for t in times if t >= start + 1.0])
         print(f"\nbusiest sliding second: {busiest} (after the first second: {steady})")
-        # The bound (flow/permits.py) assumes that a grant's reply is handled within its share
-        # of the allowance: its permits are placed by when that happens. While three daemons
-        # start at once on a loaded 2-CPU machine, some are handled late enough to put a
-        # permit next to another host's: up to 103 were seen in the first second (session 5
-        # notes), never more than 101 after it. A known limit at start-up, asserted as such.
+        # The bound (flow/permits.py): floor(tps) + 1 in any sliding second, start-up included.
+        # It holds because a grant whose reply was handled too late to place its permits safely
+        # is dropped (GrantTiming). Before that, three daemons starting at once on a loaded
+        # 2-CPU machine put up to 103 in the first second, and 105 in a later one with CPU
+        # burners running beside the test (session 7 notes, bench/RESULTS.md).
         assert steady <= TPS + 1, f"{steady} submit_sm in one sliding second after the first"
-        assert busiest <= TPS + 3, f"{busiest} submit_sm in one sliding second"
+        assert busiest <= TPS + 1, f"{busiest} submit_sm in one sliding second"
         throughput = len(times) / (max(times) - min(times))
         print(
             f"\nscale-out [{backend}]: {len(times)} submit_sm ({len(times) - MESSAGES} resent "
