@@ -170,6 +170,11 @@ class CarrierDispatcher:
         self.pool = pool
         self._loop = asyncio.get_running_loop()
         self._clock = clock or self._loop.time
+        # The global budget's permits are placed and checked on time.monotonic(): uvloop's
+        # loop.time() is the same clock cached in whole milliseconds, up to 1 ms behind, which
+        # would place a permit up to 1 ms before its slot (a timer set on loop.time() for a
+        # permit's time fires no earlier than it).
+        self._permit_clock = clock or time.monotonic
         self._wall = wall
         self.streams = [store.work_stream(self.name, lane) for lane in LANES]
         self._lanes: dict[Lane, collections.deque[_Part]] = {
@@ -469,6 +474,7 @@ class CarrierDispatcher:
             self.pacer.set_rate(rate, now)
         pool = self.pool
         pacer = self.pacer
+        permit_now = self._permit_clock() if self.permits is not None else now
         for _ in range(100_000):
             part = self._next_part()
             if part is None:
@@ -485,18 +491,18 @@ class CarrierDispatcher:
                 self._requeue(part, front=True)
                 return
             permits = self.permits
-            if permits is not None and not permits.ready(now):
+            if permits is not None and not permits.ready(permit_now):
                 self._requeue(part, front=True)
-                self._want_permits(now)
+                self._want_permits(permit_now)
                 return
             if not pacer.try_acquire(now):
                 self._requeue(part, front=True)
                 self._wake_at(pacer.next_send_at(now))
                 return
             if permits is not None:
-                permits.take(now)
+                permits.take(permit_now)
                 if len(permits) <= self._permit_low_water():
-                    self._want_permits(now)
+                    self._want_permits(permit_now)
             part.submitted_at = now
             try:
                 client.submit_with(part.pdu, partial(self._on_response, part))
@@ -552,10 +558,10 @@ class CarrierDispatcher:
         assert budget is not None
         assert permits is not None
         try:
-            asked = self._clock()
-            rate = budget_rate(min(self.adaptive.rate(asked), self.settings.tps))
+            asked = self._permit_clock()
+            rate = budget_rate(min(self.adaptive.rate(self._clock()), self.settings.tps))
             grant = await budget.grant(rate, want)
-            now = self._clock()
+            now = self._permit_clock()
             # Redis read its clock before this reply arrived: mapping its time to ours by the
             # arrival errs late, so a permit is never used before its slot; by how much is what
             # GrantTiming bounds (flow/permits.py).
@@ -583,7 +589,7 @@ class CarrierDispatcher:
                 self._grant_not_before = max(now + 0.001, free_at)
         except RedisError:
             self.redis_errors("budget")
-            self._grant_not_before = self._clock() + 0.1
+            self._grant_not_before = self._permit_clock() + 0.1
         finally:
             self._granting = False
         self.pump()

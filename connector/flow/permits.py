@@ -8,7 +8,8 @@ times and decides which permit a send may use.
 Why the limit holds across hosts. The shared schedule never puts two permits closer than
 `interval = 1 / rate`, where ``rate = tps * (1 - margin)``. A permit is used at its time or
 later, never earlier (the local time of a Redis timestamp is estimated from the moment the
-reply arrived, which is after Redis read its clock, so the estimate errs late), and no later
+reply is handled, read then from a precise clock, not a loop's cached time; that is after Redis
+read its clock, so the estimate errs late), and no later
 than `slack` after it (a permit older than that is dropped, not used). Every send in a closed
 one-second window then has its permit in a window of length ``1 + slack + rtt``, which holds at
 most ``floor((1 + slack + rtt) * rate) + 1`` permits; `slack_for` picks the slack that keeps
