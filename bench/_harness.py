@@ -359,7 +359,7 @@ def daemon_config(
     max_parts: int = 10,
     consumer: str = "bench",
     log_level: str = "warning",
-    tps_scope: str = "local",
+    tps_scope: str = "host",
 ) -> Path:
     """Write a daemon configuration: one [carriers.X] per SMSC, logs at `log_level`."""
     lines = [

@@ -113,8 +113,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tps", type=float, default=50_000, help="carrier tps in the config")
     parser.add_argument(
         "--tps-scope",
-        choices=["local", "global"],
-        default="local",
+        choices=["host", "global"],
+        default="host",
         help="carrier tps_scope: 'global' draws every send's permit from the budget in Redis",
     )
     parser.add_argument(
