@@ -170,11 +170,11 @@ class CarrierDispatcher:
         self.pool = pool
         self._loop = asyncio.get_running_loop()
         self._clock = clock or self._loop.time
-        # The global budget's permits are placed and checked on time.monotonic(): uvloop's
-        # loop.time() is the same clock cached in whole milliseconds, up to 1 ms behind, which
-        # would place a permit up to 1 ms before its slot (a timer set on loop.time() for a
-        # permit's time fires no earlier than it).
-        self._permit_clock = clock or time.monotonic
+        # The pace and the global budget's permits go by time.monotonic(): uvloop's loop.time()
+        # is the same clock cached in whole milliseconds, up to 1 ms behind, which would place
+        # a permit up to 1 ms before its slot and stamp a send up to 1 ms before it leaves (a
+        # timer set on loop.time() for such a time fires no earlier than it).
+        self._precise = clock or time.monotonic
         self._wall = wall
         self.streams = [store.work_stream(self.name, lane) for lane in LANES]
         self._lanes: dict[Lane, collections.deque[_Part]] = {
@@ -353,9 +353,7 @@ class CarrierDispatcher:
                     await self.store.ack(stream, [work_id])
                     continue
             self._admit(item, stream, work_id, lane, state, now)
-        self.pump()
-        # Out now: at the loop's next turn they would wait for whatever else that turn reads.
-        self.pool.flush()
+        self.pump()  # (writes what it sends at once: not at the loop's next turn)
 
     def _admit(
         self,
@@ -469,16 +467,28 @@ class CarrierDispatcher:
         if adaptive.paused(now):
             self._wake_at(adaptive.paused_until)
             return
+        precise = self._precise()
         rate = adaptive.rate(now)
         if rate != self.pacer.rate:
-            self.pacer.set_rate(rate, now)
+            self.pacer.set_rate(rate, precise)
+        sent = self._send_due(now, wall, precise)
+        if sent:
+            # Written now, not at the loop turn's end, and the pace's guard counts these sends
+            # from this moment: what the carrier sees, no more than floor(tps) + 1 in any
+            # second, holds for when they leave, not only for when they were granted.
+            self.pool.flush()
+            self.pacer.departed(sent, self._precise())
+
+    def _send_due(self, now: float, wall: float, precise: float) -> int:
+        """Submit the queued parts the window, the pace and the permits allow at `precise`
+        (the pace's and the permits' clock); returns how many were submitted."""
         pool = self.pool
         pacer = self.pacer
-        permit_now = self._permit_clock() if self.permits is not None else now
+        sent = 0
         for _ in range(100_000):
             part = self._next_part()
             if part is None:
-                return
+                return sent
             owner = part.owner
             if owner.done:
                 continue
@@ -489,28 +499,30 @@ class CarrierDispatcher:
             client = pool.pick()
             if client is None:
                 self._requeue(part, front=True)
-                return
+                return sent
             permits = self.permits
-            if permits is not None and not permits.ready(permit_now):
+            if permits is not None and not permits.ready(precise):
                 self._requeue(part, front=True)
-                self._want_permits(permit_now)
-                return
-            if not pacer.try_acquire(now):
+                self._want_permits(precise)
+                return sent
+            if not pacer.try_acquire(precise):
                 self._requeue(part, front=True)
-                self._wake_at(pacer.next_send_at(now))
-                return
+                self._wake_at(pacer.next_send_at(precise))
+                return sent
             if permits is not None:
-                permits.take(permit_now)
+                permits.take(precise)
                 if len(permits) <= self._permit_low_water():
-                    self._want_permits(permit_now)
+                    self._want_permits(precise)
             part.submitted_at = now
             try:
                 client.submit_with(part.pdu, partial(self._on_response, part))
             except ConnectionClosed:
                 self._requeue(part, front=True)
-                return  # the pool will say when a bind is back
+                return sent  # the pool will say when a bind is back
+            sent += 1
             self.stats.submitted += 1
             self.metrics.parts_sent.inc()
+        return sent
 
     # ------------------------------------------------------------------ global budget
 
@@ -558,10 +570,10 @@ class CarrierDispatcher:
         assert budget is not None
         assert permits is not None
         try:
-            asked = self._permit_clock()
+            asked = self._precise()
             rate = budget_rate(min(self.adaptive.rate(self._clock()), self.settings.tps))
             grant = await budget.grant(rate, want)
-            now = self._permit_clock()
+            now = self._precise()
             # Redis read its clock before this reply arrived: mapping its time to ours by the
             # arrival errs late, so a permit is never used before its slot; by how much is what
             # GrantTiming bounds (flow/permits.py).
@@ -589,7 +601,7 @@ class CarrierDispatcher:
                 self._grant_not_before = max(now + 0.001, free_at)
         except RedisError:
             self.redis_errors("budget")
-            self._grant_not_before = self._permit_clock() + 0.1
+            self._grant_not_before = self._precise() + 0.1
         finally:
             self._granting = False
         self.pump()

@@ -224,6 +224,20 @@ class Pacer:
         self._sent += granted
         return granted
 
+    def departed(self, count: int, at: float) -> None:
+        """The last `count` grants left at `at` (written to the socket then, after they were
+        granted at an earlier `now`): the guard counts them from `at`, so that every closed
+        second of departures holds at most floor(limit) + 1, however long the caller took
+        between granting and writing. `at` later than every grant keeps the ring ordered."""
+        ring = self._ring
+        size = self._n
+        i = self._idx
+        for _ in range(count if count < size else size):
+            i = i - 1 if i else size - 1
+            if ring[i] >= at or ring[i] == _NEG_INF:  # (no earlier grant there)
+                break
+            ring[i] = at
+
     def _rebase(self, start: float) -> None:
         """Restart the schedule at `start` (slot 0), remembering the last consumed slot."""
         if self._k:

@@ -445,3 +445,81 @@ def test_zero_demand_grants_nothing() -> None:
     assert pacer.acquire_many(0.0, 0) == 0
     assert pacer.acquire_many(0.0, -3) == 0
     assert pacer.sent == 0
+
+
+# --- departures: the guard counts a send from when it left -----------------------------------
+
+
+@dataclass(frozen=True)
+class Pump:
+    gap: float  # seconds after the previous pump's departure
+    demand: int  # sends it tries
+    write_after: float  # seconds between granting and writing them
+
+
+@settings(max_examples=300)
+@given(
+    tps=st.one_of(st.floats(1.0, 50.0), st.floats(1.0, 3000.0)),
+    pumps=st.lists(
+        st.builds(
+            Pump,
+            st.one_of(st.just(0.0), st.floats(0.0, 0.01), st.floats(0.0, 0.5)),
+            st.integers(1, 200),
+            st.one_of(st.just(0.0), st.floats(0.0, 0.02), st.floats(0.0, 0.3)),
+        ),
+        max_size=1300,
+    ),
+)
+# One send written 0.5 s (50 ms) after it was granted, then steady demand: without `departed`
+# the second after its departure holds 12 (1 002).
+@example(tps=10.0, pumps=[Pump(0.0, 1, 0.5), Pump(0.0, 20, 0.0)] + [Pump(0.1, 20, 0.0)] * 12)
+@example(
+    tps=1000.0, pumps=[Pump(0.0, 1, 0.05), Pump(0.0, 200, 0.0)] + [Pump(0.001, 200, 0.0)] * 1200
+)
+def test_departures_keep_the_guard_however_long_a_write_takes(
+    tps: float, pumps: list[Pump]
+) -> None:
+    """A caller grants a pump's sends at `now` and writes them `write_after` later, then tells
+    the pacer (`departed`): every closed second of departures holds at most floor(tps) + 1."""
+    pacer = Pacer(tps)
+    now = 1000.0
+    left: list[float] = []
+    for pump in pumps:
+        now += pump.gap
+        granted = 0
+        while granted < pump.demand and pacer.try_acquire(now):
+            granted += 1
+        at = now + pump.write_after
+        if granted:
+            pacer.departed(granted, at)
+            left.extend([at] * granted)
+        now = at
+    assert max_in_closed_second(left) <= guard_size(tps)
+
+
+def test_without_departed_a_late_write_breaks_the_guard_at_the_carrier() -> None:
+    """Why `departed` exists: 10 sends granted at 0.0 but written at 0.3 sit in the same
+    second as the 10 granted (and written) at 1.01, which the guard alone allows."""
+    for tell in (False, True):
+        pacer = Pacer(10.0, catchup_s=2.0)
+        left: list[float] = []
+        for now, write_after in ((0.0, 0.3), (1.01, 0.0), (1.2, 0.0)):
+            granted = pacer.acquire_many(now, 11)
+            if tell and granted:
+                pacer.departed(granted, now + write_after)
+            left.extend([now + write_after] * granted)
+        if tell:
+            assert max_in_closed_second(left) <= guard_size(10.0)
+        else:
+            assert max_in_closed_second(left) > guard_size(10.0)
+
+
+def test_departed_keeps_the_ring_ordered_and_ignores_an_earlier_time() -> None:
+    pacer = Pacer(2.0)
+    assert pacer.try_acquire(0.0)
+    pacer.departed(1, -5.0)  # earlier than the grant: nothing changes
+    assert pacer.next_send_at(0.0) == pytest.approx(0.5)
+    pacer.departed(5, 0.2)  # more than were granted: only the ring's entries move
+    assert pacer.try_acquire(0.5)
+    assert pacer.try_acquire(1.0)
+    assert pacer.try_acquire(1.0 + 1e-9) is False  # the schedule, not the guard, says no
