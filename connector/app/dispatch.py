@@ -627,7 +627,7 @@ class CarrierDispatcher:
                 self.permits.slack = slack_for(settings.tps)
             self.pacer.set_limit(settings.tps)
             self.adaptive.set_configured(settings.tps, now)
-            self.pacer.set_rate(self.adaptive.rate(now), now)
+            self.pacer.set_rate(self.adaptive.rate(now), self._precise())
         if (settings.retry_deadline_s, settings.retry_initial_s, settings.retry_max_s) != (
             old.retry_deadline_s,
             old.retry_initial_s,

@@ -9,11 +9,11 @@ Why the limit holds across hosts. The shared schedule never puts two permits clo
 `interval = 1 / rate`, where ``rate = tps * (1 - margin)``. A permit is used at its time or
 later, never earlier (the local time of a Redis timestamp is estimated from the moment the
 reply is handled, read then from a precise clock, not a loop's cached time; that is after Redis
-read its clock, so the estimate errs late), and no later
-than `slack` after it (a permit older than that is dropped, not used). Every send in a closed
-one-second window then has its permit in a window of length ``1 + slack + rtt``, which holds at
-most ``floor((1 + slack + rtt) * rate) + 1`` permits; `slack_for` picks the slack that keeps
-this at ``floor(tps) + 1`` with two thirds of the allowance left for the round trip. The cost is the
+read its clock, so the estimate errs late), and no later than `slack` after it (a permit older
+than that is dropped, not used). Every send in a closed one-second window then has its permit
+in a window of length ``1 + slack + rtt``, which holds at most
+``floor((1 + slack + rtt) * rate) + 1`` permits; `slack_for` picks the slack that keeps this at
+``floor(tps) + 1`` with two thirds of the allowance left for the round trip. The cost is the
 margin: the hosts together send at ``tps * (1 - margin)``, 98 % of `tps` by default.
 
 The two thirds left for the round trip are a promise about each grant: the reply is mapped by
@@ -21,9 +21,9 @@ the moment it was handled, so its permits are placed late by at most the time be
 and handling the reply. A reply handled later than that (a host whose event loop was busy, as
 when several daemons start at once on a loaded machine) would put its permits next to another
 host's. `GrantTiming` drops such a grant (its permits count as expired) and asks again, for a
-smaller batch (`probe_size`) until a reply is fast; only
-when replies have come back that slowly for two seconds in a row does it map them anyway, so
-that a host whose Redis is always that far away still sends, and the dispatcher logs a warning.
+smaller batch (`probe_size`) until a reply is fast; only when replies have come back that
+slowly for two seconds in a row does it map them anyway, so that a host whose Redis is always
+that far away still sends, and the dispatcher logs a warning.
 """
 
 from __future__ import annotations
