@@ -594,6 +594,11 @@ class CarrierDispatcher:
                             timing.patience,
                             1000 * (now - asked),
                         )
+                    elif was_late and not timing.late:
+                        _log.warning(
+                            "carrier %s: the shared rate budget answers in time again",
+                            self.name,
+                        )
                 else:  # handled too late to place its permits safely: dropped, ask again
                     permits.discard(grant.count)
             else:  # the budget is spoken for up to its horizon: ask again when it frees
