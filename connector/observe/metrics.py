@@ -391,8 +391,9 @@ class Metrics:
         )
         self.permits_expired = counter(
             "permits_expired_total",
-            'tps_scope = "global": permits of the shared budget this host could not use in '
-            "time and dropped (capacity lost, never the limit exceeded).",
+            'tps_scope = "global": permits of the shared budget this host dropped: not used in '
+            "time, or granted by a reply handled too late to place them safely (capacity lost, "
+            "never the limit exceeded).",
             carrier,
         )
         self.possible_duplicates = counter(
