@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from bench import _harness as h
 
 TICK_S = 0.005
+SLICE_S = 0.1  # the slices report_episodes cuts the run into
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -141,6 +142,23 @@ def measure_max(feeder: Feeder, n: int) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
+def report_episodes(slices: dict[int, list[float]], limit_s: float = 0.010) -> None:
+    """Whether the tail is spread evenly or comes in episodes: the 100 ms slices (by entry
+    time) whose own p99 of entry -> `sent` is over `limit_s`, and the p99 outside them."""
+    if not slices:
+        return
+    bad = {k for k, values in slices.items() if h.percentile(sorted(values), 99) > limit_s}
+    inside = sum(len(slices[k]) for k in bad)
+    outside = sorted(v for k, values in slices.items() if k not in bad for v in values)
+    total = inside + len(outside)
+    calm = f"{1000 * h.percentile(outside, 99):.2f} ms" if outside else "-"
+    print(
+        f"episodes: {len(bad)} of {len(slices)} slices of {1000 * SLICE_S:.0f} ms had an "
+        f"entry -> sent p99 over {1000 * limit_s:.0f} ms, holding {100 * inside / total:.1f} % "
+        f"of the entries; p99 outside them {calm}"
+    )
+
+
 def report(name: str, values: list[float]) -> None:
     values.sort()
     ms = [1000 * h.percentile(values, q) for q in (50, 90, 99, 99.9)]
@@ -198,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         stamped: dict[str, list[float]] = {"processing": [], "sent": [], "delivered": []}
         last_sent = 0.0
         first_t = float("inf")
+        slices: dict[int, list[float]] = {}  # entry -> `sent`, by the entry's 100 ms slice
         others: dict[str, int] = {}
         for event in h.status_events(feeder.client, after):
             status = event["status"]
@@ -211,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 others[status] = others.get(status, 0) + 1
             if status == "sent":
+                entered = feeder.added_at[event["message_id"]]
+                slices.setdefault(int(entered / SLICE_S), []).append(at - entered)
                 last_sent = max(last_sent, at)
                 first_t = min(first_t, t)
     print(
@@ -239,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "the figures err high); stamp: the load generator's clock before its XADD pipeline "
         "(adds its own delays)"
     )
+    report_episodes(slices)
     if others:
         print(f"!! other statuses: {others}")
     if problems:
