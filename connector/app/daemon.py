@@ -192,11 +192,10 @@ class Daemon:
         self.metrics.redis_up.set(0)
 
     def _sample_carriers(self) -> None:
-        now = asyncio.get_running_loop().time()
         for name, dispatcher in self.dispatchers.items():
             cm = self.metrics.for_carrier(name)
             pool = self.pools[name]
-            snapshot = dispatcher.adaptive.snapshot(now)
+            snapshot = dispatcher.adaptive.snapshot(dispatcher.now())
             cm.tps_configured.set(snapshot.configured_tps)
             cm.tps_effective.set(snapshot.effective_tps)
             cm.throttle_paused.set(1 if snapshot.paused else 0)
@@ -417,8 +416,6 @@ class Daemon:
         old = self.config
         if new.redis != old.redis:
             _log.warning("reload: [redis] changes take effect at the next restart")
-        loop = asyncio.get_running_loop()
-        now = loop.time()
         effective = msgspec.structs.replace(new, redis=old.redis)
         for name in [n for n in old.carriers if n not in new.carriers]:
             _log.info("reload: carrier %s removed: draining and unbinding", name)
@@ -438,7 +435,7 @@ class Daemon:
                 continue
             dispatcher = self.dispatchers[name]
             pool = self.pools[name]
-            dispatcher.reconfigure(carrier_settings(name, carrier, effective), now)
+            dispatcher.reconfigure(carrier_settings(name, carrier, effective))
             if carrier.tps_scope != old.carriers[name].tps_scope:
                 dispatcher.set_budget(self._budget(name, carrier))
             binding = bind_settings(name, carrier)

@@ -169,12 +169,11 @@ class CarrierDispatcher:
         self.store = store
         self.pool = pool
         self._loop = asyncio.get_running_loop()
-        self._clock = clock or self._loop.time
-        # The pace and the global budget's permits go by time.monotonic(): uvloop's loop.time()
-        # is the same clock cached in whole milliseconds, up to 1 ms behind, which would place
-        # a permit up to 1 ms before its slot and stamp a send up to 1 ms before it leaves (a
-        # timer set on loop.time() for such a time fires no earlier than it).
-        self._precise = clock or time.monotonic
+        # time.monotonic(), not loop.time(): uvloop's loop.time() is the same clock cached in
+        # whole milliseconds, up to 1 ms behind, which would place a global-budget permit up to
+        # 1 ms before its slot and stamp a send up to 1 ms before it leaves. A timer set on
+        # loop.time() for one of these times fires no earlier than it.
+        self._clock = clock or time.monotonic
         self._wall = wall
         self.streams = [store.work_stream(self.name, lane) for lane in LANES]
         self._lanes: dict[Lane, collections.deque[_Part]] = {
@@ -467,21 +466,26 @@ class CarrierDispatcher:
         if adaptive.paused(now):
             self._wake_at(adaptive.paused_until)
             return
-        precise = self._precise()
         rate = adaptive.rate(now)
         if rate != self.pacer.rate:
-            self.pacer.set_rate(rate, precise)
-        sent = self._send_due(now, wall, precise)
+            self.pacer.set_rate(rate, now)
+        sent = self._send_due(now, wall)
         if sent:
             # Written now, not at the loop turn's end, and the pace's guard counts these sends
             # from this moment: what the carrier sees, no more than floor(tps) + 1 in any
             # second, holds for when they leave, not only for when they were granted.
             self.pool.flush()
-            self.pacer.departed(sent, self._precise())
+            self.pacer.departed(sent, self._clock())
+            self.stats.submitted += sent
+            self.metrics.parts_sent.inc(sent)
 
-    def _send_due(self, now: float, wall: float, precise: float) -> int:
-        """Submit the queued parts the window, the pace and the permits allow at `precise`
-        (the pace's and the permits' clock); returns how many were submitted."""
+    def now(self) -> float:
+        """This dispatcher's clock (monotonic seconds): the time its pace and throttling use."""
+        return self._clock()
+
+    def _send_due(self, now: float, wall: float) -> int:
+        """Submit the queued parts the window, the pace and the permits allow at `now`; returns
+        how many were submitted."""
         pool = self.pool
         pacer = self.pacer
         sent = 0
@@ -501,18 +505,18 @@ class CarrierDispatcher:
                 self._requeue(part, front=True)
                 return sent
             permits = self.permits
-            if permits is not None and not permits.ready(precise):
+            if permits is not None and not permits.ready(now):
                 self._requeue(part, front=True)
-                self._want_permits(precise)
+                self._want_permits(now)
                 return sent
-            if not pacer.try_acquire(precise):
+            if not pacer.try_acquire(now):
                 self._requeue(part, front=True)
-                self._wake_at(pacer.next_send_at(precise))
+                self._wake_at(pacer.next_send_at(now))
                 return sent
             if permits is not None:
-                permits.take(precise)
+                permits.take(now)
                 if len(permits) <= self._permit_low_water():
-                    self._want_permits(precise)
+                    self._want_permits(now)
             part.submitted_at = now
             try:
                 client.submit_with(part.pdu, partial(self._on_response, part))
@@ -520,8 +524,6 @@ class CarrierDispatcher:
                 self._requeue(part, front=True)
                 return sent  # the pool will say when a bind is back
             sent += 1
-            self.stats.submitted += 1
-            self.metrics.parts_sent.inc()
         return sent
 
     # ------------------------------------------------------------------ global budget
@@ -570,10 +572,10 @@ class CarrierDispatcher:
         assert budget is not None
         assert permits is not None
         try:
-            asked = self._precise()
-            rate = budget_rate(min(self.adaptive.rate(self._clock()), self.settings.tps))
+            asked = self._clock()
+            rate = budget_rate(min(self.adaptive.rate(asked), self.settings.tps))
             grant = await budget.grant(rate, want)
-            now = self._precise()
+            now = self._clock()
             # Redis read its clock before this reply arrived: mapping its time to ours by the
             # arrival errs late, so a permit is never used before its slot; by how much is what
             # GrantTiming bounds (flow/permits.py).
@@ -584,21 +586,8 @@ class CarrierDispatcher:
                 was_late = timing.late
                 if timing.accept(asked, now, permits.slack):
                     permits.add(grant.first_us / 1e6 + offset, interval, grant.count)
-                    if timing.late and not was_late:
-                        _log.warning(
-                            "carrier %s: the shared rate budget has answered in more than %.0f "
-                            "ms for %.0f s (this one in %.0f ms): its permits are used anyway, "
-                            "placed late by up to that, so the hosts together may exceed tps",
-                            self.name,
-                            2000 * permits.slack,
-                            timing.patience,
-                            1000 * (now - asked),
-                        )
-                    elif was_late and not timing.late:
-                        _log.warning(
-                            "carrier %s: the shared rate budget answers in time again",
-                            self.name,
-                        )
+                    if timing.late != was_late:
+                        self._log_budget_lateness(timing, 2 * permits.slack, now - asked)
                 else:  # handled too late to place its permits safely: dropped, ask again
                     permits.discard(grant.count)
             else:  # the budget is spoken for up to its horizon: ask again when it frees
@@ -606,10 +595,25 @@ class CarrierDispatcher:
                 self._grant_not_before = max(now + 0.001, free_at)
         except RedisError:
             self.redis_errors("budget")
-            self._grant_not_before = self._precise() + 0.1
+            self._grant_not_before = self._clock() + 0.1
         finally:
             self._granting = False
         self.pump()
+
+    def _log_budget_lateness(self, timing: GrantTiming, allowed: float, took: float) -> None:
+        """Slow budget replies began to be used anyway, or ended (GrantTiming.late changed)."""
+        if timing.late:
+            _log.warning(
+                "carrier %s: the shared rate budget has answered in more than %.0f ms for %.0f s "
+                "(this one in %.0f ms): its permits are used anyway, placed late by up to that, "
+                "so the hosts together may exceed tps",
+                self.name,
+                1000 * allowed,
+                timing.patience,
+                1000 * took,
+            )
+        else:
+            _log.warning("carrier %s: the shared rate budget answers in time again", self.name)
 
     def _wake_at(self, when: float) -> None:
         if self._timer is not None:
@@ -623,8 +627,9 @@ class CarrierDispatcher:
         self._timer = None
         self.pump()
 
-    def reconfigure(self, settings: CarrierSettings, now: float) -> None:
+    def reconfigure(self, settings: CarrierSettings) -> None:
         """A reload: new tps, retry, encoding and receipt settings, applied to what comes next."""
+        now = self._clock()
         old = self.settings
         self.settings = settings
         if settings.tps != old.tps:
@@ -632,7 +637,7 @@ class CarrierDispatcher:
                 self.permits.slack = slack_for(settings.tps)
             self.pacer.set_limit(settings.tps)
             self.adaptive.set_configured(settings.tps, now)
-            self.pacer.set_rate(self.adaptive.rate(now), self._precise())
+            self.pacer.set_rate(self.adaptive.rate(now), now)
         if (settings.retry_deadline_s, settings.retry_initial_s, settings.retry_max_s) != (
             old.retry_deadline_s,
             old.retry_initial_s,

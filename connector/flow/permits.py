@@ -132,9 +132,9 @@ class GrantTiming:
 
     After a slow grant is dropped the host asks for `probe_size` permits at a time (`probing`)
     until a reply is fast again, so that a busy host burns at most a quarter of the shared
-    rate. Slow replies for
-    longer than `patience` seconds in a row (Redis is that far away, not the loop busy for a
-    moment) switch to mapping them anyway (`late`), until a reply is fast again."""
+    rate. Slow replies for longer than `patience` seconds in a row (Redis is that far away, not
+    the loop busy for a moment) switch to mapping them anyway (`late`), until a reply is fast
+    again."""
 
     __slots__ = ("_slow_since", "dropped", "late", "mapped_late", "patience")
 

@@ -71,7 +71,7 @@ async def test_throttling_carrier_slows_the_rate_and_every_message_is_still_sent
         await wait_until(all_sent, timeout_s=20, what="all 200 sent", interval_s=0.05)
         seqs = await h.wait_final(recipients, timeout_s=10)
         await h.wait_idle([CARRIER])
-        snapshot = dispatcher.adaptive.snapshot(loop.time())
+        snapshot = dispatcher.adaptive.snapshot(dispatcher.now())
 
     assert all(seqs[to] == LIFECYCLE for to in recipients)  # no loss, nothing failed
     assert smsc.stats.submits_throttled > 0
