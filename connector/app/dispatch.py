@@ -438,17 +438,6 @@ class CarrierDispatcher:
 
     # ------------------------------------------------------------------ sending
 
-    def _next_part(self) -> _Part | None:
-        lanes = self._lanes
-        high = lanes["high"]
-        if high:  # the common cases without the round robin's bookkeeping
-            return high.popleft()
-        normal, low = lanes["normal"], lanes["low"]
-        if not low:
-            return normal.popleft() if normal else None
-        lane = self._priority.pick(False, bool(normal), True)  # low never starves
-        return lanes[lane].popleft() if lane is not None else None
-
     def _requeue(self, part: _Part, *, front: bool) -> None:
         queue = self._lanes[part.owner.lane]
         if front:
@@ -488,29 +477,41 @@ class CarrierDispatcher:
         how many were submitted."""
         pool = self.pool
         pacer = self.pacer
+        lanes = self._lanes
+        high, normal, low = lanes["high"], lanes["normal"], lanes["low"]
         sent = 0
         for _ in range(100_000):
-            part = self._next_part()
-            if part is None:
-                return sent
+            # The lane whose turn it is. Its part is looked at, not taken: the turn is spent
+            # only when the part is sent, so a part the window, the permits or the pace hold
+            # back keeps its lane's turn (picking it anyway gave low twice or none of its share
+            # when every paced wake-up sent one part and held back the next).
+            contended = bool(normal) and bool(low) and not high
+            if high:
+                queue = high
+            elif contended:
+                queue = normal if self._priority.peek(False, True, True) == "normal" else low
+            else:
+                queue = normal or low
+                if not queue:
+                    return sent
+            part = queue[0]
             owner = part.owner
             if owner.done:
+                queue.popleft()
                 continue
             expires = owner.item.expires_at
             if expires is not None and wall >= expires:
+                queue.popleft()
                 self._expire(owner)  # it waited here too long: never send it late
                 continue
             client = pool.pick()
             if client is None:
-                self._requeue(part, front=True)
                 return sent
             permits = self.permits
             if permits is not None and not permits.ready(now):
-                self._requeue(part, front=True)
                 self._want_permits(now)
                 return sent
             if not pacer.try_acquire(now):
-                self._requeue(part, front=True)
                 self._wake_at(pacer.next_send_at(now))
                 return sent
             if permits is not None:
@@ -521,8 +522,10 @@ class CarrierDispatcher:
             try:
                 client.submit_with(part.pdu, partial(self._on_response, part))
             except ConnectionClosed:
-                self._requeue(part, front=True)
-                return sent  # the pool will say when a bind is back
+                return sent  # the part stays first in line; the pool will say when a bind is back
+            queue.popleft()
+            if contended:
+                self._priority.pick(False, True, True)
             sent += 1
         return sent
 

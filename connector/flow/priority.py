@@ -54,6 +54,18 @@ class PriorityLanes:
         self._low_current = low - total
         return LOW
 
+    def peek(self, has_high: bool, has_normal: bool, has_low: bool) -> Lane | None:
+        """The lane `pick` would return now, without taking its turn: a caller that may not be
+        able to send the item (a pace, a window) picks only once it can."""
+        if has_high:
+            return HIGH
+        if has_normal and has_low:
+            normal = self._normal_current + self.normal_weight
+            return NORMAL if normal >= self._low_current + self.low_weight else LOW
+        if has_normal:
+            return NORMAL
+        return LOW if has_low else None
+
     def pick(self, has_high: bool, has_normal: bool, has_low: bool) -> Lane | None:
         """The lane to take the next item from, or None when every lane is empty."""
         if has_high:

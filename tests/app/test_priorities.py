@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -59,3 +60,24 @@ async def test_low_is_served_while_normal_has_a_backlog(redis_url: str) -> None:
         seqs = await h.sequences()
         sent_normal = sum(1 for to in normal if "sent" in seqs.get(to, []))
         assert sent_normal < len(normal)  # low did not wait for the whole normal backlog
+
+
+async def test_a_paced_carrier_gives_low_exactly_its_weight_of_the_sends(redis_url: str) -> None:
+    """A lane's turn is spent only on a send. While both lanes have work, low gets exactly one
+    submit in ten, every ten: the pace refusing a part must not spend the turn of the lane
+    that part came from (with one send per paced wake-up, low's turn could fall on the
+    refused pick every time, and low waited for the whole normal backlog)."""
+    smsc = await start_smsc(keep_records=True, receipts=False)
+    carrier = CarrierUnderTest(smsc=smsc, options={"tps": 100, "window": 10, "binds": 1})
+    async with running_daemon(redis_url, [carrier]) as h:
+        await _enqueue(h, "3", 300, "normal")
+        low = {to[1:] for to in await _enqueue(h, "4", 10, "low")}  # (no "+" on the wire)
+
+        async def low_submitted() -> bool:
+            return sum(1 for r in smsc.records if r.destination in low) == len(low)
+
+        await wait_until(low_submitted, timeout_s=10, what="every low message submitted")
+        order = [r.destination for r in smsc.records]
+    at = [i for i, destination in enumerate(order) if destination in low]
+    assert len(order) < 300, "low waited for the whole normal backlog"
+    assert [b - a for a, b in itertools.pairwise(at)] == [10] * 9, at

@@ -165,3 +165,14 @@ def test_rejects_bad_arguments() -> None:
         lanes.split(-1, {})
     with pytest.raises(ValueError, match="available"):
         lanes.split(1, {NORMAL: -1})
+
+
+@given(normal_weight=weights, low_weight=weights, rounds=st.lists(flags, max_size=200))
+def test_peek_names_the_lane_pick_would_take_and_takes_no_turn(
+    normal_weight: int, low_weight: int, rounds: list[tuple[bool, bool, bool]]
+) -> None:
+    lanes = PriorityLanes(normal_weight=normal_weight, low_weight=low_weight)
+    for has in rounds:
+        first = lanes.peek(*has)
+        assert lanes.peek(*has) == first  # looking twice changes nothing
+        assert lanes.pick(*has) == first
