@@ -35,6 +35,15 @@ library is measured on fewer messages (the caller scales by the rate, and says s
   coroutines per bind, receipts from `await smsc.next()` (`inbound_capacity` raised so it never
   NAKs a receipt: see SMPP34_INBOUND_CAPACITY). Long texts are split beforehand by
   our segmenter (not timed): smpp34 does not segment.
+- floor: not a library but the issue's reference point, a minimal hand-written uvloop
+  client: one `asyncio.Protocol` per bind, each submit_sm built with `struct` and byte
+  concatenation as it is sent, every PDU of a read parsed in one loop, the deliver_sm_resps
+  and the submits that refill the window written in one `transport.write`. It does nothing
+  else (no segmentation at run time: parts prepared beforehand as for smpp34; no retries,
+  no tracking beyond counting), so its CPU per message is the floor of any SMPP client in
+  Python on this machine, measured in the same run: what the daemon's CPU compares against
+  whatever the machine's speed that day. Against our simulator its throughput is the
+  simulator's as much as its own.
 
 `--binds B` opens B sessions for naz and smpp34 (the messages split among them); smpplib
 and aiosmpplib always use one. Every library runs on uvloop.
@@ -49,12 +58,13 @@ import json
 import logging
 import os
 import socket
+import struct
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,7 +72,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from bench import _harness as h
 from connector.text import plan
 
-NAMES = ("smpplib", "aiosmpplib", "naz", "smpp34")
+NAMES = ("smpplib", "aiosmpplib", "naz", "smpp34", "floor")
 PASSWORD = "pw"
 # smpp34 NAKs a deliver_sm when its inbound queue is full, and encodes that deliver_sm_resp
 # with command_length 16 but 17 octets on the wire (its empty message_id's NUL). The peer
@@ -95,6 +105,8 @@ def text_of(i: int, mix: bool) -> str:
 
 def available(name: str) -> str | None:
     """None when the library imports, else why not."""
+    if name == "floor":  # our own, nothing to import
+        return None
     try:
         importlib.import_module(name)
     except ImportError as error:
@@ -133,6 +145,19 @@ class _Flow:
     def release(self) -> None:
         self.answered += 1
         self.room.set()
+
+
+def _prepared_parts(args: argparse.Namespace) -> list[tuple[int, bytes, int, int]]:
+    """Every part, segmented beforehand by our segmenter (not timed), for a client that does
+    not segment: (message index, short_message, esm_class, data_coding)."""
+    short_plan = plan(h.SHORT_TEXT)
+    long_plan = plan(h.LONG_TEXT, reference=7)
+    jobs: list[tuple[int, bytes, int, int]] = []
+    for i in range(args.messages):
+        chosen = long_plan if args.mix and i % 2 else short_plan
+        for part in chosen.parts:
+            jobs.append((i, part.short_message, chosen.esm_class, chosen.data_coding))
+    return jobs
 
 
 async def _stop_quietly(result: Result, what: str, awaitable: Any) -> None:
@@ -424,14 +449,7 @@ async def run_naz(args: argparse.Namespace) -> Result:
 async def run_smpp34(args: argparse.Namespace) -> Result:
     smpp34: Any = importlib.import_module("smpp34")
     result = Result("smpp34", args.messages)
-    # Parts prepared beforehand (smpp34 does not segment): (message index, sm, esm, coding).
-    short_plan = plan(h.SHORT_TEXT)
-    long_plan = plan(h.LONG_TEXT, reference=7)
-    jobs: list[tuple[int, bytes, int, int]] = []
-    for i in range(args.messages):
-        chosen = long_plan if args.mix and i % 2 else short_plan
-        for part in chosen.parts:
-            jobs.append((i, part.short_message, chosen.esm_class, chosen.data_coding))
+    jobs = _prepared_parts(args)  # smpp34 does not segment
     bind_type = "TRX" if args.receipts else "TX"
     sessions = []
     for _ in range(args.binds):
@@ -509,6 +527,172 @@ async def run_smpp34(args: argparse.Namespace) -> Result:
     return result
 
 
+# ------------------------------------------------------------------------------ floor
+
+_HEADER = struct.Struct(">IIII")
+_BIND_TRANSMITTER, _BIND_TRANSCEIVER = 0x00000002, 0x00000009
+_SUBMIT_SM_RESP, _DELIVER_SM, _ENQUIRE_LINK = 0x80000004, 0x00000005, 0x00000015
+_UNBIND, _GENERIC_NACK = 0x00000006, 0x80000000
+
+
+class _FloorBind(asyncio.Protocol):
+    """One bind of the floor client: parse every PDU of a read in one loop, answer and refill
+    the window, and write all of it at once."""
+
+    def __init__(self, jobs: Any, window: int, receipts: bool, state: dict[str, int]) -> None:
+        self.jobs = jobs
+        self.window = window
+        self.registered = b"\x01" if receipts else b"\x00"
+        self.state = state
+        self.buffer = b""
+        self.outstanding = 0
+        self.sequence = 1
+        self.transport: asyncio.Transport | None = None
+        self.bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.changed = asyncio.Event()
+        # submit_sm up to the destination, and the constant octets between it and sm_length.
+        self.head = b"\x00\x05\x00" + h.SENDER.encode() + b"\x00\x01\x01"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.bound.done():
+            self.bound.set_exception(ConnectionError("closed before the bind answered"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self.changed.set()
+
+    def request(self, command_id: int, body: bytes) -> None:
+        assert self.transport is not None
+        self.sequence += 1
+        self.transport.write(_HEADER.pack(16 + len(body), command_id, 0, self.sequence) + body)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        out: list[bytes] = []
+        pos, size = 0, len(buffer)
+        state = self.state
+        while size - pos >= 16:
+            length, command_id, status, sequence = _HEADER.unpack_from(buffer, pos)
+            if length < 16 or size - pos < length:
+                break
+            if command_id == _SUBMIT_SM_RESP:
+                self.outstanding -= 1
+                if status == 0:
+                    state["resp"] += 1
+                else:
+                    state["refused"] += 1
+            elif command_id == _DELIVER_SM:
+                state["receipts"] += 1
+                out.append(_HEADER.pack(17, 0x80000000 | command_id, 0, sequence) + b"\x00")
+            elif command_id in (_ENQUIRE_LINK, _UNBIND):
+                out.append(_HEADER.pack(16, 0x80000000 | command_id, 0, sequence))
+            elif command_id in (0x80000000 | _BIND_TRANSMITTER, 0x80000000 | _BIND_TRANSCEIVER):
+                if not self.bound.done():
+                    self.bound.set_result(status)
+            elif command_id == 0x80000000 | _UNBIND and self.transport is not None:
+                self.transport.close()
+            elif command_id == _GENERIC_NACK:
+                state["refused"] += 1
+                self.outstanding -= 1
+            pos += length
+        self.buffer = buffer[pos:]
+        if self.bound.done() and not self.closed.done():
+            self.fill(out)
+        if out and self.transport is not None:
+            self.transport.write(b"".join(out))
+        self.changed.set()
+
+    def fill(self, out: list[bytes]) -> None:
+        """Submits up to the window, each built here: its destination and parts differ."""
+        head, registered, sequence = self.head, self.registered, self.sequence
+        for _ in range(self.window - self.outstanding):
+            job = next(self.jobs, None)
+            if job is None:
+                break
+            i, sm, esm, coding = job
+            sequence += 1
+            body = b"".join(
+                (
+                    head,
+                    destination(i).encode(),
+                    b"\x00",
+                    bytes((esm, 0, 0, 0, 0)),
+                    registered,
+                    bytes((0, coding, 0, len(sm))),
+                    sm,
+                )
+            )
+            out.append(_HEADER.pack(16 + len(body), 0x00000004, 0, sequence) + body)
+            self.outstanding += 1
+        self.sequence = sequence
+
+
+async def run_floor(args: argparse.Namespace) -> Result:
+    result = Result("floor", args.messages)
+    jobs = _prepared_parts(args)
+    total_parts = len(jobs)
+    state = {"resp": 0, "receipts": 0, "refused": 0}
+    shared = iter(jobs)
+    loop = asyncio.get_running_loop()
+    binds: list[_FloorBind] = []
+    command = _BIND_TRANSCEIVER if args.receipts else _BIND_TRANSMITTER
+    # system_id, password, system_type "", interface_version 0x34, addr_ton, addr_npi, range "".
+    credentials = b"\x00".join((args.system_id.encode(), PASSWORD.encode(), b"", b"\x34\x00\x00"))
+    credentials += b"\x00"
+    for _ in range(args.binds):
+        _, bind = await loop.create_connection(
+            lambda: _FloorBind(shared, args.window, args.receipts, state), args.host, args.port
+        )
+        bind.request(command, credentials)
+        status = await asyncio.wait_for(bind.bound, 10)
+        if status != 0:
+            raise RuntimeError(f"bind refused: command_status 0x{status:08X}")
+        binds.append(bind)
+
+    def finished() -> bool:
+        answered = state["resp"] + state["refused"] >= total_parts
+        return answered and (not args.receipts or state["receipts"] >= state["resp"])
+
+    clock = _Clock()
+    deadline = clock.wall0 + args.max_seconds
+    for bind in binds:  # the first window of each bind; reads refill it from then on
+        first: list[bytes] = []
+        bind.fill(first)
+        assert bind.transport is not None
+        bind.transport.write(b"".join(first))
+    for _ in range(100_000_000):
+        if finished() or time.perf_counter() > deadline:
+            break
+        if all(bind.closed.done() for bind in binds):
+            result.note = "every bind closed"
+            break
+        for bind in binds:
+            bind.changed.clear()
+        waits = [asyncio.ensure_future(bind.changed.wait()) for bind in binds]
+        await asyncio.wait(waits, timeout=0.1, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+    clock.stop(result)
+    result.complete = finished()
+    if not result.complete and not result.note:
+        result.note = f"stopped after {args.max_seconds:g} s"
+    if state["refused"]:
+        result.note += f" {state['refused']} submits refused"
+    result.parts = state["resp"]
+    result.receipts = state["receipts"]
+    settled = min(state["resp"], state["receipts"]) if args.receipts else state["resp"]
+    result.done = int(settled / (total_parts / args.messages))
+    for bind in binds:
+        if bind.transport is not None and not bind.closed.done():
+            bind.request(_UNBIND, b"")
+            await _stop_quietly(result, "unbind", asyncio.shield(bind.closed))
+            bind.transport.close()
+    return result
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -530,6 +714,8 @@ def run(args: argparse.Namespace) -> Result:
         result = _run_async(run_aiosmpplib, args)
     elif args.name == "naz":
         result = _run_async(run_naz, args)
+    elif args.name == "floor":
+        result = _run_async(run_floor, args)
     else:
         result = _run_async(run_smpp34, args)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve, so a child would report its

@@ -21,11 +21,17 @@ Figures, per implementation:
 - CPU µs/msg: CPU time (utime + stime of /proc/<pid>/stat, every thread) over the same span,
   divided by N. The daemon's row is the daemon process alone; the redis-server's CPU, which
   the daemon's Lua scripts spend, is shown on its own line.
-- peak RSS: VmHWM of /proc/<pid>/status (the daemon) or ru_maxrss (a baseline's process).
+- peak RSS: VmHWM of /proc/<pid>/status (the daemon, or a baseline's own process).
 - vs daemon: the daemon's msg/s divided by the row's, and the row's CPU µs/msg divided by the
   daemon's (above 1: the daemon is faster / cheaper). The daemon does much more per message:
   the contract's validation, routing, segmentation, status events, receipt matching, all
   durably in Redis; the baselines only submit and count.
+
+`floor` is not a library but a reference: the minimal hand-written uvloop client of the
+issue's table (bench/baselines.py), measured in the same run. Its CPU µs/msg is what any
+Python SMPP client costs on this machine that day, so `daemon ×CPU` against it (below 1: the
+daemon costs that fraction's inverse) reads the daemon's CPU independently of the machine's
+speed spell. Against our simulator its throughput is largely the simulator's.
 
 smpplib is stop-and-wait: its run stops submitting after `--baseline-seconds` and its rate is
 scaled to N (printed as "k of N"). `--profile FILE` attaches py-spy (raw collapsed stacks, 200
@@ -269,6 +275,9 @@ def run_baseline(
     return result
 
 
+_ROW_NAMES = {"smpplib": "smpplib (stop-and-wait)", "floor": "floor (reference)"}
+
+
 def baseline_row(name: str, results: list[dict[str, Any]], requested: int) -> Row:
     good = [r for r in results if r.get("done", 0) > 0 and r.get("wall_s", 0) > 0]
     notes = sorted({str(r.get("note", "")).strip() for r in results} - {""})
@@ -464,9 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(h.summarise_profile(args.profile))
         rows = [
-            baseline_row(
-                "smpplib (stop-and-wait)" if name == "smpplib" else name, done, args.messages
-            )
+            baseline_row(_ROW_NAMES.get(name, name), done, args.messages)
             for name, done in results.items()
         ]
     print()
