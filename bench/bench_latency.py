@@ -20,7 +20,9 @@ up, and then:
    XADD (p99 up to 9 ms on a busy 2-core machine); that figure is printed as well.
 
 It prints p50 / p90 / p99 / p99.9 / max of entry -> processing, -> sent and (with receipts)
--> delivered, the achieved rate, and the daemon's CPU use during the offered load.
+-> delivered, and of `sent` -> `delivered` (the receipt's leg: the SMSC sends a receipt as it
+answers, so this is the daemon reading it and the receipt call's round trip), the achieved
+rate, and the daemon's CPU use during the offered load.
 """
 
 from __future__ import annotations
@@ -217,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         last_sent = 0.0
         first_t = float("inf")
         slices: dict[int, list[float]] = {}  # entry -> `sent`, by the entry's 100 ms slice
+        sent_at: dict[str, float] = {}
+        receipt_leg: list[float] = []  # `sent` -> `delivered` of each recipient
         others: dict[str, int] = {}
         for event in h.status_events(feeder.client, after):
             status = event["status"]
@@ -229,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                 stamped[status].append(at - t)
             else:
                 others[status] = others.get(status, 0) + 1
+            if status == "delivered" and event["message_id"] in sent_at:
+                receipt_leg.append(at - sent_at.pop(event["message_id"]))
             if status == "sent":
+                sent_at[event["message_id"]] = at
                 entered = feeder.added_at[event["message_id"]]
                 slices.setdefault(int(entered / SLICE_S), []).append(at - entered)
                 last_sent = max(last_sent, at)
@@ -252,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     for status, values in latencies.items():
         if values:
             report(f"entry -> {status}", values)
+    if receipt_leg:
+        report("sent -> delivered", receipt_leg)
     for status, values in stamped.items():
         if values:
             report(f"(stamp -> {status})", values)

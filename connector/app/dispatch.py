@@ -77,6 +77,11 @@ second call without waiting for the first's reply, so their `sent` events are no
 a round trip. The calls share one connection: Redis runs them in the order they were made.
 Through redis-py's pool (TLS, a Unix socket, a cluster) two calls could take two connections
 and overtake each other: one call at a time there."""
+RECEIPT_CALLS: Final = 2
+"""Receipt script calls on their way at once, for the same reason and on the same terms as
+OUTCOME_CALLS. A carrier allows only so many deliver_sm without a response (its window), and
+each waits for its call: with one call at a time, the receipts that came during a call's
+round trip, often the rest of the carrier's window, waited for it before theirs could go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +192,9 @@ class CarrierDispatcher:
         self._flushing = 0  # outcome writers running (at most _outcome_calls)
         self._outcome_calls = OUTCOME_CALLS if store.lean else 1
         self._flush_idle = 0  # of those, the ones not waiting on a call: they take new ops
-        self._flushing_receipts = False
+        self._receipt_calls = RECEIPT_CALLS if store.lean else 1
+        self._flushing_receipts = 0  # receipt writers running (at most _receipt_calls)
+        self._receipts_idle = 0  # of those, the ones not waiting on a call
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._priority = PriorityLanes()
@@ -920,8 +927,9 @@ class CarrierDispatcher:
             "stat": contract_receipt.get("stat") or "",
         }
         self._receipt_ops.append((op, receipt.stat, answer))
-        if not self._flushing_receipts:
-            self._flushing_receipts = True
+        if self._receipts_idle == 0 and self._flushing_receipts < self._receipt_calls:
+            self._flushing_receipts += 1
+            self._receipts_idle += 1
             self._spawn(self._flush_receipts())
         return answer
 
@@ -949,6 +957,7 @@ class CarrierDispatcher:
                 batch = self._receipt_ops[:SCRIPT_BATCH]
                 del self._receipt_ops[:SCRIPT_BATCH]
                 wall = self._wall()
+                self._receipts_idle -= 1
                 try:
                     results, emitted, latencies = await self.store.receipts(
                         [op for op, _, _ in batch], _iso_now(wall), wall
@@ -960,6 +969,8 @@ class CarrierDispatcher:
                         answer.answer(c.ESME_RX_T_APPN)  # the carrier delivers it again
                     self.metrics.deliver_sm_response("ESME_RX_T_APPN").inc(len(batch))
                     continue
+                finally:
+                    self._receipts_idle += 1
                 self._count_statuses(emitted)
                 for seconds in latencies:
                     self.metrics.sent_to_receipt_seconds.observe(max(0.0, seconds))
@@ -971,7 +982,8 @@ class CarrierDispatcher:
                     self._count_receipt(stat, result, count)
                 self.metrics.deliver_sm_response("ESME_ROK").inc(len(batch))
         finally:
-            self._flushing_receipts = False
+            self._flushing_receipts -= 1
+            self._receipts_idle -= 1
 
     # ------------------------------------------------------------------ helpers
 
