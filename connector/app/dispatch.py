@@ -467,6 +467,7 @@ class CarrierDispatcher:
             self.pacer.set_rate(rate, now)
         sent = self._send_due(now, wall)
         if sent:
+            self.pool.rotate()
             # Written now, not at the loop turn's end, and the pace's guard counts these sends
             # from this moment: what the carrier sees, no more than floor(tps) + 1 in any
             # second, holds for when they leave, not only for when they were granted.

@@ -406,16 +406,24 @@ class BindPool:
         )
 
     def pick(self) -> SmppClient | None:
-        """A bound transmitting session with a free window slot, in turn; None when none."""
+        """A bound transmitting session with a free window slot: the one picked last while it
+        has room (a pump's sends leave in one write), else the next in turn; None when none.
+        `rotate` moves the first choice on, once per pump."""
         binds = self.transmitters
         n = len(binds)
         for step in range(n):
             bind = binds[(self._next + step) % n]
             client = bind.client
             if client is not None and bind.state is BindState.BOUND and client.can_submit():
-                self._next = (self._next + step + 1) % n
+                self._next = (self._next + step) % n
                 return client
         return None
+
+    def rotate(self) -> None:
+        """The next pump starts on the next bind: over many pumps, every bind takes its share."""
+        self._next += 1
+        if self._next >= len(self.transmitters):
+            self._next = 0
 
     def flush(self) -> None:
         """Write every bind's queued submits now, not at the loop's next turn."""
