@@ -71,6 +71,12 @@ SCRIPT_BATCH: Final = 128
 """Most outcomes or receipts one script call writes. Redis runs one script at a time, so a
 call of hundreds of ops (tens of ms) would hold up every other reader and writer; calls of
 this size keep the batching gain and bound that stall to a few milliseconds."""
+OUTCOME_BACKLOG: Final = 4 * SCRIPT_BATCH
+"""Most work items kept while their outcome is on its way to Redis (every part accepted, or a
+final status decided): beyond it the carrier reads no more work until Redis catches up. They
+do not count against the prefetch, which bounds the work taken and not yet sent: counted
+there, the items of two outcome calls in flight (2 × SCRIPT_BATCH) took the room of the
+work the window needed, and a small window emptied while they were written."""
 OUTCOME_CALLS: Final = 2
 """Outcome script calls on their way at once: ops that come while one call is out go in a
 second call without waiting for the first's reply, so their `sent` events are not held up by
@@ -124,6 +130,7 @@ class _Item:
     remaining: int = 0  # parts not yet accepted
     done: bool = False  # a final outcome was decided; queued parts are dropped
     pending_ops: int = 0
+    settled: bool = False  # nothing more to send (every part accepted, or done): see _settle
 
 
 @dataclass(slots=True)
@@ -185,6 +192,7 @@ class CarrierDispatcher:
             lane: collections.deque() for lane in LANES
         }
         self._items: dict[str, _Item] = {}
+        self._settled = 0  # items in _items with nothing more to send (see _settle)
         self._room = asyncio.Event()
         self._ops: list[dict[str, Any]] = []
         self._op_owners: list[_Item | None] = []
@@ -277,12 +285,12 @@ class CarrierDispatcher:
                             cursors[stream] = entries[-1][0]
                     await self._take(batch, replay=True)
                     continue
-                room = self.settings.prefetch - len(self._items)
+                room = self._room_for_work()
                 if room <= 0:
                     # Full of normal/low work: `high` may still overflow the prefetch by a
                     # bounded amount, so a one-time password never waits behind a backlog.
                     self._room.clear()  # before looking again, so no wake-up is lost
-                    if self.settings.prefetch - len(self._items) > 0:
+                    if self._room_for_work() > 0:
                         continue
                     high = sum(1 for owner in self._items.values() if owner.lane == "high")
                     high_room = self._high_cap - high
@@ -374,6 +382,7 @@ class CarrierDispatcher:
         if item.expires_at is not None and self._wall() >= item.expires_at:
             owner = _Item(item, stream, work_id, lane, 1, 0, now, done=True)
             self._items[work_id] = owner
+            self._settle(owner)
             self._queue_op(
                 owner,
                 {
@@ -400,6 +409,7 @@ class CarrierDispatcher:
         except TextError as error:
             owner = _Item(item, stream, work_id, lane, 1, reference, now, done=True)
             self._items[work_id] = owner
+            self._settle(owner)
             self._queue_op(owner, {"t": "r", "k": 0, "code": error.code, "desc": str(error)})
             return
         parts = message_plan.parts
@@ -694,6 +704,7 @@ class CarrierDispatcher:
                 if not owner.done:
                     owner.remaining -= 1
                     if owner.remaining == 0:
+                        self._settle(owner)
                         m.entry_to_sent_seconds.observe(
                             max(0.0, self._wall() - owner.item.queued_at)
                         )
@@ -744,6 +755,7 @@ class CarrierDispatcher:
                 m.submits_permanent.inc()
                 if not owner.done:
                     owner.done = True
+                    self._settle(owner)
                     self._queue_op(
                         owner,
                         {
@@ -773,6 +785,7 @@ class CarrierDispatcher:
         )
         if at is None:
             owner.done = True
+            self._settle(owner)
             self._queue_op(
                 owner,
                 {
@@ -787,6 +800,7 @@ class CarrierDispatcher:
 
     def _expire(self, owner: _Item) -> None:
         owner.done = True
+        self._settle(owner)
         if owner.remaining == owner.parts:  # nothing of it was accepted: `expired` (§2)
             self._queue_op(
                 owner,
@@ -988,9 +1002,26 @@ class CarrierDispatcher:
 
     # ------------------------------------------------------------------ helpers
 
+    def _settle(self, owner: _Item) -> None:
+        """Nothing more of this item will be sent: it stops counting against the prefetch,
+        which bounds the work taken and not yet sent. Its outcome may still be on its way to
+        Redis (kept in `_items` until then); those are bounded by OUTCOME_BACKLOG instead."""
+        if not owner.settled:
+            owner.settled = True
+            self._settled += 1
+            self._room.set()
+
+    def _room_for_work(self) -> int:
+        """How many more work items to read: the prefetch less what is yet to be sent, and
+        no more than OUTCOME_BACKLOG items waiting for their outcome to be written."""
+        settled = self._settled
+        return min(self.settings.prefetch - (len(self._items) - settled), OUTCOME_BACKLOG - settled)
+
     def _forget(self, owner: _Item) -> None:
         """A work item is finished here: free its prefetch slot."""
         if self._items.pop(owner.work_id, None) is not None:
+            if owner.settled:
+                self._settled -= 1
             self._room.set()
 
     def _spawn(self, coro: Any) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from connector.app.dispatch import OUTCOME_BACKLOG
 from connector.simulator.smsc import Smsc, SubmitRecord
 from connector.smpp import constants as c
 from connector.smpp.session import Session
@@ -285,3 +286,63 @@ async def test_connection_dropped_mid_window_loses_nothing_and_resends_only_unan
     extra = smsc.stats.submits_accepted - parts
     assert extra <= stats.retries
     assert extra <= smsc.stats.connections_dropped * 20
+
+
+# ------------------------------------------------------- the prefetch and the outcome writes
+
+
+async def _held_outcomes(
+    redis_url: str, count: int
+) -> tuple[list[str], int, int, dict[str, list[str]]]:
+    """`count` recipients on one bind of window 2 (prefetch 64) while every outcome write is
+    held: what the simulator had received once the submits stopped, the dispatcher's items
+    then, and each recipient's statuses once the writes are let through."""
+    recipients = numbers(count)
+    smsc = await start_smsc(keep_records=True)
+    carrier = CarrierUnderTest(CARRIER, smsc=smsc, options={"binds": 1, "window": 2})
+    async with running_daemon(redis_url, [carrier]) as h:
+        dispatcher = h.daemon.dispatchers[CARRIER]
+        assert dispatcher.settings.prefetch == 64
+        store = dispatcher.store
+        write = store.outcomes
+        gate = asyncio.Event()
+
+        async def held(ops: object, at: str, now: float = 0.0) -> tuple[list[int], list[str]]:
+            await gate.wait()
+            return await write(ops, at, now)  # type: ignore[arg-type]
+
+        store.outcomes = held  # type: ignore[method-assign]
+        await h.send(to=recipients)
+        # Until the submits stop: no new one for 0.5 s.
+        seen, still_since = -1, time.monotonic()
+        deadline = time.monotonic() + 30
+        while time.monotonic() - still_since < 0.5:
+            assert time.monotonic() < deadline, "the submits never stopped"
+            if len(smsc.records) != seen:
+                seen, still_since = len(smsc.records), time.monotonic()
+            await asyncio.sleep(0.02)
+        items = len(dispatcher._items)
+        gate.set()
+        seqs = await h.wait_final(recipients, timeout_s=30)
+    return recipients, seen, items, seqs
+
+
+async def test_items_waiting_for_their_outcome_write_leave_the_prefetch_to_unsent_work(
+    redis_url: str,
+) -> None:
+    """The prefetch (64 here) bounds work taken and not yet sent. Items whose parts are all
+    accepted, their outcome still on its way to Redis, are not that: counted there, they
+    filled it and the window went empty until the outcome calls came back."""
+    recipients, submitted, items, seqs = await _held_outcomes(redis_url, 150)
+    assert submitted == 150  # every one sent while the outcome writes were held
+    assert items == 150
+    assert seqs == dict.fromkeys(recipients, LIFECYCLE)
+
+
+async def test_items_waiting_for_their_outcome_write_are_bounded(redis_url: str) -> None:
+    """Redis slow to take outcomes: the carrier stops reading work once OUTCOME_BACKLOG items
+    wait for theirs (plus what the prefetch had taken then), and nothing is lost."""
+    recipients, submitted, items, seqs = await _held_outcomes(redis_url, OUTCOME_BACKLOG + 200)
+    assert OUTCOME_BACKLOG <= submitted <= OUTCOME_BACKLOG + 64
+    assert items == submitted
+    assert seqs == dict.fromkeys(recipients, LIFECYCLE)
