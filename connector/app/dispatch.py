@@ -73,7 +73,8 @@ call of hundreds of ops (tens of ms) would hold up every other reader and writer
 this size keep the batching gain and bound that stall to a few milliseconds."""
 OUTCOME_BACKLOG: Final = 4 * SCRIPT_BATCH
 """Most work items kept while their outcome is on its way to Redis (every part accepted, or a
-final status decided): beyond it the carrier reads no more work until Redis catches up. They
+final status decided), or the carrier's prefetch if that is larger (a large window settles
+more at once): beyond it the carrier reads no more work until Redis catches up. They
 do not count against the prefetch, which bounds the work taken and not yet sent: counted
 there, the items of two outcome calls in flight (2 × SCRIPT_BATCH) took the room of the
 work the window needed, and a small window emptied while they were written."""
@@ -1009,13 +1010,20 @@ class CarrierDispatcher:
         if not owner.settled:
             owner.settled = True
             self._settled += 1
-            self._room.set()
+            # The reader is woken here only once half the prefetch is free (`_forget` wakes it
+            # when outcomes are written, as before): a wake-up per part sent added one work
+            # read per part to those.
+            if 2 * (len(self._items) - self._settled) <= self.settings.prefetch:
+                self._room.set()
 
     def _room_for_work(self) -> int:
         """How many more work items to read: the prefetch less what is yet to be sent, and
-        no more than OUTCOME_BACKLOG items waiting for their outcome to be written."""
+        no more than OUTCOME_BACKLOG (or the prefetch, if larger) items waiting for their
+        outcome to be written."""
         settled = self._settled
-        return min(self.settings.prefetch - (len(self._items) - settled), OUTCOME_BACKLOG - settled)
+        prefetch = self.settings.prefetch
+        unsent = len(self._items) - settled
+        return min(prefetch - unsent, max(OUTCOME_BACKLOG, prefetch) - settled)
 
     def _forget(self, owner: _Item) -> None:
         """A work item is finished here: free its prefetch slot."""
