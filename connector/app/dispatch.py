@@ -135,6 +135,28 @@ class _Item:
 
 
 @dataclass(slots=True)
+class _Writers:
+    """The writer tasks of one kind of script call (outcomes, receipts): at most `limit` run,
+    and a new one starts only when every running one is waiting on its call."""
+
+    limit: int
+    running: int = 0
+    idle: int = 0  # running and not waiting on a call: they take the ops that come
+
+    def start(self) -> bool:
+        """Whether to start a writer for ops just queued (counted as started if so)."""
+        if self.idle == 0 and self.running < self.limit:
+            self.running += 1
+            self.idle += 1
+            return True
+        return False
+
+    def stopped(self) -> None:
+        self.running -= 1
+        self.idle -= 1
+
+
+@dataclass(slots=True)
 class _Part:
     owner: _Item
     k: int
@@ -198,12 +220,8 @@ class CarrierDispatcher:
         self._ops: list[dict[str, Any]] = []
         self._op_owners: list[_Item | None] = []
         self._receipt_ops: list[tuple[dict[str, Any], str, DeferredAnswer]] = []
-        self._flushing = 0  # outcome writers running (at most _outcome_calls)
-        self._outcome_calls = OUTCOME_CALLS if store.lean else 1
-        self._flush_idle = 0  # of those, the ones not waiting on a call: they take new ops
-        self._receipt_calls = RECEIPT_CALLS if store.lean else 1
-        self._flushing_receipts = 0  # receipt writers running (at most _receipt_calls)
-        self._receipts_idle = 0  # of those, the ones not waiting on a call
+        self._outcome_writers = _Writers(OUTCOME_CALLS if store.lean else 1)
+        self._receipt_writers = _Writers(RECEIPT_CALLS if store.lean else 1)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._priority = PriorityLanes()
@@ -258,7 +276,11 @@ class CarrierDispatcher:
         """Wait until submits awaiting a response are answered and outcomes are written."""
         deadline = self._clock() + timeout_s
         for _ in range(100_000):
-            if self.pool.window_in_use() == 0 and not self._ops and self._flushing == 0:
+            if (
+                self.pool.window_in_use() == 0
+                and not self._ops
+                and self._outcome_writers.running == 0
+            ):
                 return
             if self._clock() >= deadline:
                 return
@@ -381,9 +403,9 @@ class CarrierDispatcher:
     ) -> None:
         s = self.settings
         if item.expires_at is not None and self._wall() >= item.expires_at:
-            owner = _Item(item, stream, work_id, lane, 1, 0, now, done=True)
+            owner = _Item(item, stream, work_id, lane, 1, 0, now)
             self._items[work_id] = owner
-            self._settle(owner)
+            self._settle(owner, done=True)
             self._queue_op(
                 owner,
                 {
@@ -408,9 +430,9 @@ class CarrierDispatcher:
                 reference_16bit=s.reference_16bit,
             )
         except TextError as error:
-            owner = _Item(item, stream, work_id, lane, 1, reference, now, done=True)
+            owner = _Item(item, stream, work_id, lane, 1, reference, now)
             self._items[work_id] = owner
-            self._settle(owner)
+            self._settle(owner, done=True)
             self._queue_op(owner, {"t": "r", "k": 0, "code": error.code, "desc": str(error)})
             return
         parts = message_plan.parts
@@ -755,8 +777,7 @@ class CarrierDispatcher:
                 self.stats.permanent += 1
                 m.submits_permanent.inc()
                 if not owner.done:
-                    owner.done = True
-                    self._settle(owner)
+                    self._settle(owner, done=True)
                     self._queue_op(
                         owner,
                         {
@@ -785,8 +806,7 @@ class CarrierDispatcher:
             expires_at=None if expires is None else now + (expires - self._wall()),
         )
         if at is None:
-            owner.done = True
-            self._settle(owner)
+            self._settle(owner, done=True)
             self._queue_op(
                 owner,
                 {
@@ -800,8 +820,7 @@ class CarrierDispatcher:
         self._loop.call_at(at, self._retry_due, part)
 
     def _expire(self, owner: _Item) -> None:
-        owner.done = True
-        self._settle(owner)
+        self._settle(owner, done=True)
         if owner.remaining == owner.parts:  # nothing of it was accepted: `expired` (§2)
             self._queue_op(
                 owner,
@@ -851,22 +870,21 @@ class CarrierDispatcher:
         owner.pending_ops += 1
         self._ops.append(op)
         self._op_owners.append(owner)
-        if self._flush_idle == 0 and self._flushing < self._outcome_calls:
-            self._flushing += 1
-            self._flush_idle += 1
+        if self._outcome_writers.start():
             self._spawn(self._flush_ops())
 
     async def _flush_ops(self) -> None:
         backoff = 0.05
+        writers = self._outcome_writers
         try:
             while self._ops:
                 ops, owners = self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
                 del self._ops[:SCRIPT_BATCH], self._op_owners[:SCRIPT_BATCH]
-                self._flush_idle -= 1
+                writers.idle -= 1
                 try:
                     backoff = await self._write_outcomes(ops, backoff)
                 finally:
-                    self._flush_idle += 1
+                    writers.idle += 1
                 for owner in owners:
                     if owner is None:
                         continue
@@ -874,8 +892,7 @@ class CarrierDispatcher:
                     if owner.pending_ops == 0 and (owner.done or owner.remaining == 0):
                         self._forget(owner)
         finally:
-            self._flushing -= 1
-            self._flush_idle -= 1
+            writers.stopped()
 
     async def _write_outcomes(self, ops: list[dict[str, Any]], backoff: float) -> float:
         """One outcomes call, retried until Redis takes it; returns the backoff reached."""
@@ -943,9 +960,7 @@ class CarrierDispatcher:
             "stat": contract_receipt.get("stat") or "",
         }
         self._receipt_ops.append((op, receipt.stat, answer))
-        if self._receipts_idle == 0 and self._flushing_receipts < self._receipt_calls:
-            self._flushing_receipts += 1
-            self._receipts_idle += 1
+        if self._receipt_writers.start():
             self._spawn(self._flush_receipts())
         return answer
 
@@ -968,12 +983,13 @@ class CarrierDispatcher:
             self.metrics.status_event(status).inc(count)
 
     async def _flush_receipts(self) -> None:
+        writers = self._receipt_writers
         try:
             while self._receipt_ops:
                 batch = self._receipt_ops[:SCRIPT_BATCH]
                 del self._receipt_ops[:SCRIPT_BATCH]
                 wall = self._wall()
-                self._receipts_idle -= 1
+                writers.idle -= 1
                 try:
                     results, emitted, latencies = await self.store.receipts(
                         [op for op, _, _ in batch], _iso_now(wall), wall
@@ -986,7 +1002,7 @@ class CarrierDispatcher:
                     self.metrics.deliver_sm_response("ESME_RX_T_APPN").inc(len(batch))
                     continue
                 finally:
-                    self._receipts_idle += 1
+                    writers.idle += 1
                 self._count_statuses(emitted)
                 for seconds in latencies:
                     self.metrics.sent_to_receipt_seconds.observe(max(0.0, seconds))
@@ -998,15 +1014,17 @@ class CarrierDispatcher:
                     self._count_receipt(stat, result, count)
                 self.metrics.deliver_sm_response("ESME_ROK").inc(len(batch))
         finally:
-            self._flushing_receipts -= 1
-            self._receipts_idle -= 1
+            writers.stopped()
 
     # ------------------------------------------------------------------ helpers
 
-    def _settle(self, owner: _Item) -> None:
-        """Nothing more of this item will be sent: it stops counting against the prefetch,
+    def _settle(self, owner: _Item, *, done: bool = False) -> None:
+        """Nothing more of this item will be sent (every part accepted, or with `done` a final
+        outcome decided, its queued parts dropped): it stops counting against the prefetch,
         which bounds the work taken and not yet sent. Its outcome may still be on its way to
         Redis (kept in `_items` until then); those are bounded by OUTCOME_BACKLOG instead."""
+        if done:
+            owner.done = True
         if not owner.settled:
             owner.settled = True
             self._settled += 1

@@ -41,18 +41,22 @@ class PriorityLanes:
         self._low_current = 0
         self.served: dict[Lane, int] = {HIGH: 0, NORMAL: 0, LOW: 0}
 
+    def _contended_lane(self) -> Lane:
+        """The lane the next round-robin step between normal and low gives (both have work)."""
+        normal = self._normal_current + self.normal_weight
+        return NORMAL if normal >= self._low_current + self.low_weight else LOW
+
     def _contended(self) -> Lane:
         """One round-robin step between normal and low (both have work)."""
-        normal = self._normal_current + self.normal_weight
-        low = self._low_current + self.low_weight
+        lane = self._contended_lane()
+        self._normal_current += self.normal_weight
+        self._low_current += self.low_weight
         total = self.normal_weight + self.low_weight
-        if normal >= low:
-            self._normal_current = normal - total
-            self._low_current = low
-            return NORMAL
-        self._normal_current = normal
-        self._low_current = low - total
-        return LOW
+        if lane == NORMAL:
+            self._normal_current -= total
+        else:
+            self._low_current -= total
+        return lane
 
     def peek(self, has_high: bool, has_normal: bool, has_low: bool) -> Lane | None:
         """The lane `pick` would return now, without taking its turn: a caller that may not be
@@ -60,24 +64,19 @@ class PriorityLanes:
         if has_high:
             return HIGH
         if has_normal and has_low:
-            normal = self._normal_current + self.normal_weight
-            return NORMAL if normal >= self._low_current + self.low_weight else LOW
+            return self._contended_lane()
         if has_normal:
             return NORMAL
         return LOW if has_low else None
 
     def pick(self, has_high: bool, has_normal: bool, has_low: bool) -> Lane | None:
-        """The lane to take the next item from, or None when every lane is empty."""
-        if has_high:
-            lane: Lane = HIGH
-        elif has_normal and has_low:
-            lane = self._contended()
-        elif has_normal:
-            lane = NORMAL
-        elif has_low:
-            lane = LOW
-        else:
+        """The lane to take the next item from (the one `peek` names, its turn taken), or None
+        when every lane is empty."""
+        lane = self.peek(has_high, has_normal, has_low)
+        if lane is None:
             return None
+        if not has_high and has_normal and has_low:
+            self._contended()
         self.served[lane] += 1
         return lane
 
