@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -58,7 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stopped_while_starting(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    """Exit 0 at once, by `os._exit`, not by raising SystemExit.
+
+    A signal handler runs wherever the main thread happens to be. When that is a weakref
+    callback or a `__del__` (CI caught one in the import system's module-lock callback), an
+    exception raised there is printed as "Exception ignored" and dropped: the stop was lost
+    and the daemon went on to start. Nothing is held yet that an orderly exit would release
+    (no entry read, no bind up), so the only thing worth doing first is flushing output.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to save
+            stream.flush()
+    os._exit(0)
 
 
 def entry() -> None:

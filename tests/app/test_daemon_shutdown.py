@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -291,3 +293,34 @@ def test_sigterm_while_the_daemon_is_starting_exits_0(
     processes.append(daemon)
     time.sleep(delay_s)
     assert daemon.terminate(20.0) == 0, daemon.output()
+
+
+_SIGTERM_INSIDE_A_WEAKREF_CALLBACK = """
+import os, signal, sys, weakref
+from connector.cli import _stopped_while_starting
+signal.signal(signal.SIGTERM, _stopped_while_starting)
+class Held: pass
+held = Held()
+def callback(_ref):
+    os.kill(os.getpid(), signal.SIGTERM)
+    sum(range(1000))  # a few bytecodes, so the handler runs here, inside the callback
+ref = weakref.ref(held, callback)
+del held
+print("still running after SIGTERM", flush=True)
+sys.exit(3)
+"""
+
+
+def test_sigterm_while_starting_is_not_lost_inside_a_weakref_callback() -> None:
+    # CI saw the start-up handler run inside the import system's module-lock callback: an
+    # exception raised there is printed as "Exception ignored" and dropped, so the stop was
+    # lost and the daemon started anyway. The handler must end the process wherever it runs.
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_INSIDE_A_WEAKREF_CALLBACK],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    assert "still running" not in done.stdout
