@@ -219,7 +219,8 @@ class CarrierDispatcher:
         self._room = asyncio.Event()
         self._ops: list[dict[str, Any]] = []
         self._op_owners: list[_Item | None] = []
-        self._receipt_ops: list[tuple[dict[str, Any], str, DeferredAnswer]] = []
+        # (op, stat, answer, when the deliver_sm arrived)
+        self._receipt_ops: list[tuple[dict[str, Any], str, DeferredAnswer, float]] = []
         self._outcome_writers = _Writers(OUTCOME_CALLS if store.lean else 1)
         self._receipt_writers = _Writers(RECEIPT_CALLS if store.lean else 1)
         self._timer: asyncio.TimerHandle | None = None
@@ -915,14 +916,15 @@ class CarrierDispatcher:
         """deliver_sm / data_sm from the carrier: the answer waits for Redis (CONTRACT §3, §4)."""
         result = self._deliver(pdu)
         if isinstance(result, asyncio.Future):
-            result.add_done_callback(self._answered_later)
+            result.add_done_callback(partial(self._answered_later, self._clock()))
         elif isinstance(result, int):
             self.metrics.deliver_sm_response(c.status_name(result)).inc()
         return result
 
-    def _answered_later(self, future: asyncio.Future[int]) -> None:
+    def _answered_later(self, arrived: float, future: asyncio.Future[int]) -> None:
         status = future.result() if not future.cancelled() else c.ESME_RX_T_APPN
         self.metrics.deliver_sm_response(c.status_name(status)).inc()
+        self.metrics.deliver_sm_answer_seconds.observe(self._clock() - arrived)
 
     def _deliver(self, pdu: p.Pdu) -> int | asyncio.Future[int] | DeferredAnswer:
         if not isinstance(pdu, (p.DeliverSm, p.DataSm)):
@@ -959,7 +961,7 @@ class CarrierDispatcher:
             "rj": receipt_json,
             "stat": contract_receipt.get("stat") or "",
         }
-        self._receipt_ops.append((op, receipt.stat, answer))
+        self._receipt_ops.append((op, receipt.stat, answer, self._clock()))
         if self._receipt_writers.start():
             self._spawn(self._flush_receipts())
         return answer
@@ -992,13 +994,12 @@ class CarrierDispatcher:
                 writers.idle -= 1
                 try:
                     results, emitted, latencies = await self.store.receipts(
-                        [op for op, _, _ in batch], _iso_now(wall), wall
+                        [op for op, _, _, _ in batch], _iso_now(wall), wall
                     )
                 except (RedisError, OSError) as error:
                     _log.warning("carrier %s: writing receipts failed: %s", self.name, error)
                     self.redis_errors("receipts")
-                    for _, _, answer in batch:
-                        answer.answer(c.ESME_RX_T_APPN)  # the carrier delivers it again
+                    self._answer_receipts(batch, c.ESME_RX_T_APPN)  # the carrier retries
                     self.metrics.deliver_sm_response("ESME_RX_T_APPN").inc(len(batch))
                     continue
                 finally:
@@ -1007,14 +1008,24 @@ class CarrierDispatcher:
                 for seconds in latencies:
                     self.metrics.sent_to_receipt_seconds.observe(max(0.0, seconds))
                 counts: dict[tuple[str, str], int] = {}
-                for (_, stat, answer), result in zip(batch, results, strict=True):
+                for (_, stat, _, _), result in zip(batch, results, strict=True):
                     counts[stat, result] = counts.get((stat, result), 0) + 1
-                    answer.answer(c.ESME_ROK)
+                self._answer_receipts(batch, c.ESME_ROK)
                 for (stat, result), count in counts.items():
                     self._count_receipt(stat, result, count)
                 self.metrics.deliver_sm_response("ESME_ROK").inc(len(batch))
         finally:
             writers.stopped()
+
+    def _answer_receipts(
+        self, batch: list[tuple[dict[str, Any], str, DeferredAnswer, float]], status: int
+    ) -> None:
+        """Answer each deliver_sm of a batch, timing how long it held the carrier's window."""
+        now = self._clock()
+        observe = self.metrics.deliver_sm_answer_seconds.observe
+        for _, _, answer, arrived in batch:
+            answer.answer(status)
+            observe(now - arrived)
 
     # ------------------------------------------------------------------ helpers
 

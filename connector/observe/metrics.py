@@ -30,6 +30,7 @@ Wiring (the daemon does this once, at start):
 Event counters the app increments where things happen: `cm.retries`, `cm.possible_duplicates`
 (a ResponseTimeout), `cm.mo_messages`, `cm.deliver_sm_response("ESME_ROK")`,
 `cm.entry_to_sent_seconds` / `cm.sent_to_receipt_seconds` (wall-clock seconds),
+`cm.deliver_sm_answer_seconds` (a receipt or MO received → its answer, after Redis),
 `metrics.dead_letters`, `metrics.intake_entries`, `metrics.redis_error("outcomes")`,
 `metrics.redis_reconnects` and `metrics.redis_up` (first success after a failure),
 `metrics.reloads.labels("ok" | "refused")`, `metrics.status_event(status)` for events intake
@@ -199,6 +200,7 @@ class CarrierMetrics:
         "_work_lag",
         "_work_pending",
         "carrier",
+        "deliver_sm_answer_seconds",
         "entry_to_sent_seconds",
         "mo_messages",
         "parts_sent",
@@ -241,6 +243,7 @@ class CarrierMetrics:
         self.submit_response_seconds = self._child(m.submit_response_seconds)
         self.entry_to_sent_seconds = self._child(m.entry_to_sent_seconds)
         self.sent_to_receipt_seconds = self._child(m.sent_to_receipt_seconds)
+        self.deliver_sm_answer_seconds = self._child(m.deliver_sm_answer_seconds)
         self.window_in_use = self._child(m.window_in_use)
         self.window_size = self._child(m.window_size)
         self.tps_configured = self._child(m.tps_configured)
@@ -509,6 +512,15 @@ class Metrics:
             namespace=ns,
             registry=r,
             buckets=END_TO_END_BUCKETS,
+        )
+        self.deliver_sm_answer_seconds = _Histogram(
+            "deliver_sm_answer_seconds",
+            "deliver_sm / data_sm received → answered, for those whose answer waits for Redis "
+            "(receipts and MO messages): how long each holds a slot of the carrier's window.",
+            carrier,
+            namespace=ns,
+            registry=r,
+            buckets=SMPP_LATENCY_BUCKETS,
         )
         if process_metrics:
             ProcessCollector(registry=r)

@@ -96,6 +96,7 @@ async def test_metrics_move_as_traffic_flows_and_readiness_follows_binds(
         assert moved("smpp_connector_dead_letters_total") == 1
         assert moved("smpp_connector_submit_response_seconds_count", **carrier) == 20
         assert moved("smpp_connector_sent_to_receipt_seconds_count", **carrier) == 20
+        assert moved("smpp_connector_deliver_sm_answer_seconds_count", **carrier) == 20
         assert moved("smpp_connector_entry_to_sent_seconds_count", **carrier) == 20
         assert _value(after, "smpp_connector_binds", state="bound", **carrier) == 1
         assert _value(after, "smpp_connector_binds", state="bound", carrier="orange-cd") == 0

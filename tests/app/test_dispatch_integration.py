@@ -344,6 +344,44 @@ async def _true(value: bool) -> bool:
     return value
 
 
+def _answer_seconds(h: DaemonHarness, le: str | None = None) -> float:
+    """`deliver_sm_answer_seconds` of the carrier: its count, or its bucket `le`."""
+    registry = h.daemon.metrics.registry
+    name = "smpp_connector_deliver_sm_answer_seconds"
+    if le is None:
+        value = registry.get_sample_value(f"{name}_count", {"carrier": CARRIER})
+    else:
+        value = registry.get_sample_value(f"{name}_bucket", {"carrier": CARRIER, "le": le})
+    return value or 0.0
+
+
+async def test_a_receipts_answer_time_counts_its_redis_write(redis_url: str) -> None:
+    """The carrier's window slot is held from the deliver_sm until its answer, which waits for
+    the receipt's script call: the histogram holds that whole time, one sample a receipt."""
+    to = "+243998857000"
+    async with daemon_with(redis_url) as (h, smsc):
+        store = h.daemon.dispatchers[CARRIER].store
+        write = store.receipts
+
+        async def slow(ops: Any, at: str, now: float = 0.0) -> Any:
+            await asyncio.sleep(0.12)
+            return await write(ops, at, now)
+
+        store.receipts = slow  # type: ignore[method-assign]
+        await h.send(to=[to])
+        assert (await h.wait_final([to]))[to] == LIFECYCLE
+        await wait_until(
+            lambda: _true(smsc.stats.receipts_acked == 1), timeout_s=10, what="the answer"
+        )
+        count, fast, slow_enough = (
+            _answer_seconds(h),
+            _answer_seconds(h, "0.1"),
+            _answer_seconds(h, "0.25"),
+        )
+
+    assert (count, fast, slow_enough) == (1, 0, 1)
+
+
 # ---------------------------------------------------------------------------------- (5) ids
 
 

@@ -57,6 +57,31 @@ async def test_mo_single_message_is_stored_before_it_is_acknowledged(redis_url: 
         assert entries[0]["complete"] is True
 
 
+async def test_an_mo_answer_time_counts_its_redis_write(redis_url: str) -> None:
+    """An MO's deliver_sm is answered once it is in Redis: `deliver_sm_answer_seconds` holds
+    that wait (here a write held 120 ms), one sample per deliver_sm."""
+    smsc = await start_smsc()
+    async with running_daemon(redis_url, [CarrierUnderTest(smsc=smsc)]) as h:
+        inbound = h.daemon.inbound
+        assert inbound is not None
+        write = inbound.store.mo
+
+        async def slow(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0.12)
+            return await write(*args, **kwargs)
+
+        inbound.store.mo = slow  # type: ignore[method-assign]
+        statuses = await asyncio.wait_for(smsc.send_mo("243998857000", "MYAPP", "STOP"), 10)
+        registry = h.daemon.metrics.registry
+        name = "smpp_connector_deliver_sm_answer_seconds"
+        labels = {"carrier": "airtel-cd"}
+        count = registry.get_sample_value(f"{name}_count", labels)
+        fast = registry.get_sample_value(f"{name}_bucket", {**labels, "le": "0.1"})
+        slow_enough = registry.get_sample_value(f"{name}_bucket", {**labels, "le": "0.25"})
+    assert statuses == [c.ESME_ROK]
+    assert (count, fast, slow_enough) == (1, 0, 1)
+
+
 async def test_mo_concatenated_through_the_simulator_arrives_whole(redis_url: str) -> None:
     smsc = await start_smsc()
     text = "Mbote! Nalingi koyeba ntango nini bokofungola biro na bino lobi? " * 3

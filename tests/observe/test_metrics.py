@@ -53,6 +53,7 @@ FAMILIES: dict[str, tuple[str, set[str]]] = {
     "smpp_connector_submit_response_seconds": ("histogram", {"carrier"}),
     "smpp_connector_entry_to_sent_seconds": ("histogram", {"carrier"}),
     "smpp_connector_sent_to_receipt_seconds": ("histogram", {"carrier"}),
+    "smpp_connector_deliver_sm_answer_seconds": ("histogram", {"carrier"}),
     "smpp_connector_outbound_lag_entries": ("gauge", set()),
     "smpp_connector_outbound_pending_entries": ("gauge", set()),
     "smpp_connector_work_lag_entries": ("gauge", {"carrier", "lane"}),
