@@ -46,7 +46,7 @@ from connector.smpp import constants as c
 from connector.smpp import pdu as p
 from connector.streams.budget import RateBudget
 from connector.streams.store import LANES, Lane, Store, WorkItem, work_item_decoder
-from connector.text import ReferenceAllocator, TextError, plan
+from connector.text import Plan, ReferenceAllocator, TextError, plan
 from connector.transport.protocol import ConnectionClosed, ResponseTimeout
 
 _log = logging.getLogger(__name__)
@@ -237,6 +237,10 @@ class CarrierDispatcher:
             settings.retry_deadline_s, settings.retry_initial_s, settings.retry_max_s
         )
         self.references = ReferenceAllocator(ref_16bit=settings.reference_16bit)
+        # The plan of the last one-part item, by its entry and text: the recipients of a bulk
+        # entry (up to 1 000) come one after another with the same text, and a one-part plan
+        # does not depend on the reference. Dropped on reload (the carrier's options change).
+        self._last_plan: tuple[tuple[str, str, str, bool], Plan] | None = None
         self.stats = DispatchStats()
         self.metrics = metrics or Metrics(process_metrics=False).for_carrier(settings.name)
         self.redis_errors: Callable[[str], None] = lambda _operation: None
@@ -419,17 +423,25 @@ class CarrierDispatcher:
             )
             return
         reference = int(state["ref"]) if state.get("ref") else self.references.allocate(item.to)
+        smart = s.smart_encoding if item.smart is None else item.smart
+        key = (item.e, item.text, item.encoding, smart)
+        last = self._last_plan
         try:
-            message_plan = plan(
-                item.text,
-                encoding=item.encoding,  # type: ignore[arg-type]
-                smart=s.smart_encoding if item.smart is None else item.smart,
-                concat=s.concat,  # type: ignore[arg-type]
-                max_parts=s.max_parts,
-                gsm7_form=s.gsm7_form,  # type: ignore[arg-type]
-                reference=reference,
-                reference_16bit=s.reference_16bit,
-            )
+            if last is not None and last[0] == key:
+                message_plan = last[1]
+            else:
+                message_plan = plan(
+                    item.text,
+                    encoding=item.encoding,  # type: ignore[arg-type]
+                    smart=smart,
+                    concat=s.concat,  # type: ignore[arg-type]
+                    max_parts=s.max_parts,
+                    gsm7_form=s.gsm7_form,  # type: ignore[arg-type]
+                    reference=reference,
+                    reference_16bit=s.reference_16bit,
+                )
+                if len(message_plan.parts) == 1:
+                    self._last_plan = (key, message_plan)
         except TextError as error:
             owner = _Item(item, stream, work_id, lane, 1, reference, now)
             self._items[work_id] = owner
@@ -677,6 +689,7 @@ class CarrierDispatcher:
         now = self._clock()
         old = self.settings
         self.settings = settings
+        self._last_plan = None
         if settings.tps != old.tps:
             if self.permits is not None:
                 self.permits.slack = slack_for(settings.tps)

@@ -219,6 +219,9 @@ class Intake:
             hold_until = None
         meta = _json.encode(message.meta).decode()
         lane = message.priority
+        # The parts (or the text's error) depend on the carrier, not on the recipient: counted
+        # once per carrier of the entry (a bulk send has up to 1 000 recipients).
+        counted: dict[str, int | TextError] = {}
         for recipient in accepted.recipients:
             carrier = self.router.route(recipient.to, message.carrier)
             if carrier is None or carrier not in self.carriers:
@@ -239,30 +242,17 @@ class Intake:
                 )
                 tally.append(("none", "failed"))
                 continue
-            planning = self.carriers[carrier]
-            smart = (
-                planning.smart_encoding
-                if message.smart_encoding is None
-                else (message.smart_encoding)
-            )
-            try:
-                parts = count_parts(
-                    message.message,
-                    encoding=message.encoding,
-                    smart=smart,
-                    concat=planning.concat,  # type: ignore[arg-type]
-                    gsm7_form=planning.gsm7_form,  # type: ignore[arg-type]
-                    reference_16bit=planning.reference_16bit,
-                    max_parts=planning.max_parts,
-                )
-            except TextError as error:
+            parts = counted.get(carrier)
+            if parts is None:
+                parts = counted[carrier] = self._count(message, self.carriers[carrier])
+            if isinstance(parts, TextError):
                 self.stats.rejected += 1
                 events.append(
                     self._final(
                         message,
                         recipient.to,
                         "rejected",
-                        contract.text_error(error),
+                        contract.text_error(parts),
                         now,
                         carrier=carrier,
                     )
@@ -307,6 +297,25 @@ class Intake:
         return IntakeEntry(
             id=entry_id, n=len(work) + len(held), events=events, work=work, sched=held
         )
+
+    @staticmethod
+    def _count(message: contract.OutboundMessage, planning: CarrierPlanning) -> int | TextError:
+        """The parts `message` takes on a carrier, or why its text cannot be sent there."""
+        smart = (
+            planning.smart_encoding if message.smart_encoding is None else message.smart_encoding
+        )
+        try:
+            return count_parts(
+                message.message,
+                encoding=message.encoding,
+                smart=smart,
+                concat=planning.concat,  # type: ignore[arg-type]
+                gsm7_form=planning.gsm7_form,  # type: ignore[arg-type]
+                reference_16bit=planning.reference_16bit,
+                max_parts=planning.max_parts,
+            )
+        except TextError as error:
+            return error
 
     @staticmethod
     def _final(

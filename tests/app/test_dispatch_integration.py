@@ -161,6 +161,49 @@ async def test_multipart_gsm7_and_ucs2_parts_udh_sent_and_delivered_after_every_
         assert any("sent" in s.statuses and s.fin < 3 for s in snaps)
 
 
+async def test_a_bulk_entry_is_planned_once_per_carrier_and_text_not_per_recipient(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recipients of one entry share its text: the intake counts its parts once per
+    carrier and the dispatcher plans a one-part text once, while a long text is still
+    planned per recipient, each with its own concatenation reference."""
+    from connector.text import count_parts, plan
+
+    counted: list[str] = []
+    planned: list[str] = []
+
+    def counting(text: str, **options: Any) -> int:
+        counted.append(text)
+        return count_parts(text, **options)
+
+    def planning(text: str, **options: Any) -> Any:
+        planned.append(text)
+        return plan(text, **options)
+
+    monkeypatch.setattr("connector.app.intake.count_parts", counting)
+    monkeypatch.setattr("connector.app.dispatch.plan", planning)
+    short_to = numbers(20, "+2439981")
+    long_to = numbers(3, "+2439982")
+    long_text = "Lisoloo bulk " * 20  # 260 GSM-7 characters: 2 parts
+    async with daemon_with(redis_url, carrier={"tps": 1000}) as (h, smsc):
+        await h.send(message_id="bulk-short", message="Hello all", to=short_to)
+        await h.send(message_id="bulk-long", message=long_text, to=long_to)
+        seqs = await h.wait_final(short_to + long_to)
+
+    assert all(seq == LIFECYCLE for seq in seqs.values())
+    assert counted == ["Hello all", long_text]
+    assert planned.count("Hello all") == 1
+    assert planned.count(long_text) == 3
+    assert all(len(records_for(smsc, to)) == 1 for to in short_to)
+    references = set()
+    for to in long_to:
+        udhs = [r.udh for r in records_for(smsc, to)]
+        assert sorted(u.seq for u in udhs if u) == [1, 2]
+        assert len({u.ref for u in udhs if u}) == 1
+        references |= {u.ref for u in udhs if u}
+    assert len(references) == 3
+
+
 async def test_multipart_with_undeliverable_receipts_is_undelivered_with_receipt_error(
     redis_url: str,
 ) -> None:
