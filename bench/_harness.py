@@ -412,11 +412,15 @@ def entry(
     mix: bool = False,
     meta: dict[str, Any] | None = None,
     tag: str = "b",
+    recipients: int = 1,
+    first: int | None = None,
 ) -> bytes:
-    """Outbound entry `i` (CONTRACT §1): one recipient; with `mix`, odd ones long UCS-2."""
+    """Outbound entry `i` (CONTRACT §1): `recipients` numbers (from number `first`, else `i`),
+    all routed to carrier i % carriers; with `mix`, odd entries long UCS-2."""
+    start = i if first is None else first
     data: dict[str, Any] = {
         "message_id": f"{tag}{i:09d}",
-        "to": [recipient(i % carriers, i)],
+        "to": [recipient(i % carriers, start + k) for k in range(recipients)],
         "message": LONG_TEXT if mix and i % 2 else SHORT_TEXT,
         "sender_id": SENDER,
     }
@@ -429,6 +433,17 @@ def parts_of(i: int, mix: bool) -> int:
     return LONG_PARTS if mix and i % 2 else 1
 
 
+def entry_sizes(n: int, recipients: int) -> list[int]:
+    """The recipients of each entry when `n` recipients go `recipients` to an entry."""
+    full, rest = divmod(n, recipients)
+    return [recipients] * full + ([rest] if rest else [])
+
+
+def parts_total(n: int, mix: bool, recipients: int = 1) -> int:
+    """The parts `enqueue(n, mix=mix, recipients=recipients)` asks for."""
+    return sum(size * parts_of(i, mix) for i, size in enumerate(entry_sizes(n, recipients)))
+
+
 def enqueue(
     client: redis.Redis,
     n: int,
@@ -439,8 +454,12 @@ def enqueue(
     chunk: int = 5000,
     tag: str = "b",
     progress: bool = False,
+    recipients: int = 1,
 ) -> float:
-    """XADD `n` entries to <prefix>:outbound in pipelines of `chunk`; returns the seconds."""
+    """XADD entries for `n` recipients, `recipients` to an entry, to <prefix>:outbound in
+    pipelines of `chunk` entries; returns the seconds."""
+    if recipients > 1:
+        return _enqueue_bulk(client, n, carriers, mix=mix, chunk=chunk, recipients=recipients)
     stream = f"{PREFIX}:outbound"
     began = time.perf_counter()
     for first in range(start, start + n, chunk):
@@ -450,6 +469,23 @@ def enqueue(
         pipe.execute()
         if progress and (first - start) % (chunk * 40) == 0 and first > start:
             print(f"  enqueued {first - start:,} ...", flush=True)
+    return time.perf_counter() - began
+
+
+def _enqueue_bulk(
+    client: redis.Redis, n: int, carriers: int, *, mix: bool, chunk: int, recipients: int
+) -> float:
+    stream = f"{PREFIX}:outbound"
+    sizes = entry_sizes(n, recipients)
+    began = time.perf_counter()
+    number = 0
+    for first in range(0, len(sizes), chunk):
+        pipe = client.pipeline(transaction=False)
+        for i in range(first, min(first + chunk, len(sizes))):
+            data = entry(i, carriers, mix=mix, recipients=sizes[i], first=number)
+            pipe.xadd(stream, {"data": data})
+            number += sizes[i]
+        pipe.execute()
     return time.perf_counter() - began
 
 

@@ -107,6 +107,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--window", type=int, default=50, help="window per bind")
     parser.add_argument("--carriers", type=int, default=1, help="carriers (one simulator each)")
     parser.add_argument("--mix", action="store_true", help="half short GSM-7, half long UCS-2")
+    parser.add_argument(
+        "--recipients",
+        type=int,
+        default=1,
+        help="recipients per outbound entry (a bulk send: up to 1000); N counts recipients",
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="SMSC response delay (s)")
     parser.add_argument(
         "--no-receipts",
@@ -140,6 +146,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.messages < 1 or args.carriers < 1 or args.repeat < 1:
         parser.error("--messages, --carriers and --repeat must be at least 1")
+    if not 1 <= args.recipients <= 1000:
+        parser.error("--recipients must be 1 to 1000 (CONTRACT: `to` holds 1-1000 numbers)")
     return args
 
 
@@ -157,8 +165,8 @@ def run_daemon(
     client = server.client()
     client.flushall()
     n = args.messages
-    enqueue_s = h.enqueue(client, n, args.carriers, mix=args.mix)
-    parts = sum(h.parts_of(i, args.mix) for i in range(n))
+    enqueue_s = h.enqueue(client, n, args.carriers, mix=args.mix, recipients=args.recipients)
+    parts = h.parts_total(n, args.mix, args.recipients)
     target = "delivered" if args.receipts else "sent"
     expected = n * (3 if args.receipts else 2)
     marks: dict[str, float] = {}
@@ -344,7 +352,8 @@ def print_table(daemon: Row, redis_us: float, smsc_us: float | None, rows: list[
 def describe(args: argparse.Namespace) -> str:
     texts = "mix: half GSM-7 1 part, half UCS-2 3 parts" if args.mix else "GSM-7, 1 part"
     return (
-        f"N={args.messages:,} messages ({texts}), "
+        f"N={args.messages:,} messages ({texts}"
+        f"{f', {args.recipients} recipients per entry' if args.recipients > 1 else ''}), "
         f"{args.carriers} carrier(s) x {args.binds} binds x window {args.window}, "
         f"tps {args.tps:g} ({args.tps_scope}), SMSC response delay {args.delay:g} s, "
         f"{'receipts (until delivered)' if args.receipts else 'no receipts (until sent)'}, "

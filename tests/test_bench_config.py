@@ -43,3 +43,26 @@ def test_bench_end_to_end_defaults_write_a_config_the_daemon_loads(tmp_path: Pat
         tps_scope=args.tps_scope,
     )
     assert load_config(path).carriers["bench0"].tps == args.tps
+
+
+def test_bulk_entries_hold_every_recipient_once_within_the_contract() -> None:
+    """`--recipients K`: N recipients in entries of K (the last may be shorter), each a valid
+    outbound entry, no number twice; the parts count what those recipients are sent."""
+    from connector.domain import contract
+
+    sizes = h.entry_sizes(2_500, 1_000)
+    assert sizes == [1_000, 1_000, 500]
+    numbers: list[str] = []
+    start = 0
+    for i, size in enumerate(sizes):
+        data = h.entry(i, 1, recipients=size, first=start)
+        start += size
+        decoded = contract.decode_outbound(f"{i}-0", {b"data": data})
+        assert isinstance(decoded, contract.Accepted), decoded
+        assert not decoded.rejected
+        numbers += [r.to for r in decoded.recipients]
+    assert len(numbers) == len(set(numbers)) == 2_500
+    assert h.parts_total(2_500, False, 1_000) == 2_500
+    assert h.parts_total(4, True, 2) == 2 * 1 + 2 * h.LONG_PARTS  # entry 1 is the long one
+    with pytest.raises(SystemExit):
+        bench_end_to_end.parse_args(["--recipients", "1001"])
