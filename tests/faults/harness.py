@@ -389,6 +389,26 @@ class Daemon:
         assert self.process is not None
         return self.process.terminate(timeout_s)
 
+    def wait_serving(self, timeout_s: float) -> bool:
+        """Until its metrics endpoint answers `/healthz` (its event loop runs, with its own
+        signal handlers in): a SIGTERM then checks the daemon's orderly stop. One sent while
+        the interpreter itself starts, before any of the daemon's code runs, ends it by the
+        signal (nothing read yet; systemd counts that a clean stop too), which is not what
+        `finish` checks. False if it exits or does not answer in time."""
+        deadline = time.monotonic() + timeout_s
+        for _ in range(int(timeout_s / 0.02) + 10):
+            if not self.alive or time.monotonic() > deadline:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.metrics_port), 0.5) as sock:
+                    sock.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                    if sock.recv(64).startswith(b"HTTP/1."):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
     def close(self) -> None:
         for process in self.processes:
             process.close()
@@ -904,6 +924,7 @@ class Cluster:
                 )
             for daemon in self.daemons:
                 if daemon.alive:
+                    daemon.wait_serving(20.0)  # a daemon restarted a moment ago: let it start
                     timeout = float(self.daemon_options["shutdown_timeout_s"]) + 5.0
                     code = daemon.terminate(timeout)
                     if code != 0:
