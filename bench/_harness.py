@@ -456,36 +456,22 @@ def enqueue(
     progress: bool = False,
     recipients: int = 1,
 ) -> float:
-    """XADD entries for `n` recipients, `recipients` to an entry, to <prefix>:outbound in
-    pipelines of `chunk` entries; returns the seconds."""
-    if recipients > 1:
-        return _enqueue_bulk(client, n, carriers, mix=mix, chunk=chunk, recipients=recipients)
-    stream = f"{PREFIX}:outbound"
-    began = time.perf_counter()
-    for first in range(start, start + n, chunk):
-        pipe = client.pipeline(transaction=False)
-        for i in range(first, min(first + chunk, start + n)):
-            pipe.xadd(stream, {"data": entry(i, carriers, mix=mix, tag=tag)})
-        pipe.execute()
-        if progress and (first - start) % (chunk * 40) == 0 and first > start:
-            print(f"  enqueued {first - start:,} ...", flush=True)
-    return time.perf_counter() - began
-
-
-def _enqueue_bulk(
-    client: redis.Redis, n: int, carriers: int, *, mix: bool, chunk: int, recipients: int
-) -> float:
+    """XADD entries for `n` recipients, `recipients` to an entry (entry `start + k` holds the
+    numbers that follow the previous entry's), to <prefix>:outbound in pipelines of `chunk`
+    entries; returns the seconds."""
     stream = f"{PREFIX}:outbound"
     sizes = entry_sizes(n, recipients)
     began = time.perf_counter()
-    number = 0
+    number = start
     for first in range(0, len(sizes), chunk):
         pipe = client.pipeline(transaction=False)
-        for i in range(first, min(first + chunk, len(sizes))):
-            data = entry(i, carriers, mix=mix, recipients=sizes[i], first=number)
+        for k in range(first, min(first + chunk, len(sizes))):
+            data = entry(start + k, carriers, mix=mix, tag=tag, recipients=sizes[k], first=number)
             pipe.xadd(stream, {"data": data})
-            number += sizes[i]
+            number += sizes[k]
         pipe.execute()
+        if progress and first % (chunk * 40) == 0 and first > 0:
+            print(f"  enqueued {first:,} ...", flush=True)
     return time.perf_counter() - began
 
 

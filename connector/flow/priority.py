@@ -72,11 +72,12 @@ class PriorityLanes:
     def pick(self, has_high: bool, has_normal: bool, has_low: bool) -> Lane | None:
         """The lane to take the next item from (the one `peek` names, its turn taken), or None
         when every lane is empty."""
-        lane = self.peek(has_high, has_normal, has_low)
+        if not has_high and has_normal and has_low:
+            lane: Lane | None = self._contended()
+        else:
+            lane = self.peek(has_high, has_normal, has_low)
         if lane is None:
             return None
-        if not has_high and has_normal and has_low:
-            self._contended()
         self.served[lane] += 1
         return lane
 
