@@ -48,6 +48,7 @@ DEFAULT_MAX_PARTS: Final = 10
 MAX_PARTS_CEILING: Final = 255  # the UDH / SAR "total" field is one octet
 
 _ESC: Final = gsm7.ESC
+_CR: Final = gsm7.CR
 _HIGH_SURROGATE_FIRST: Final = 0xD8
 _HIGH_SURROGATE_LAST: Final = 0xDB
 
@@ -202,11 +203,18 @@ def _prepare(text: str, encoding: str, smart: bool, latin1: bool) -> tuple[str, 
 # search on small limits and against an exact dynamic programme on real texts.
 
 
-def split_septets(septets: bytes, limit: int) -> list[int]:
+def split_septets(septets: bytes, limit: int, packed_fill: int | None = None) -> list[int]:
     """End offsets of the greedy parts of unpacked septets, never splitting `ESC code`.
 
     Every ESC octet in an encoded text starts an escape sequence (no extension code is 0x1B
     and U+001B has no GSM-7 form), so a chunk ending on ESC is shortened by one septet.
+
+    `packed_fill` (the fill bits before each part's septets, when they go out packed): a full
+    part whose last septet is CR and ends exactly on an octet boundary would read as a part
+    of one septet less padded with CR (23.038 §6.1.2.3.1), and it has no room for the second
+    CR the spec adds then; it ends one septet earlier and the CR starts the next part. (CR is
+    never the second septet of an escape: no extension code is 0x0D.) Greedy stays minimal:
+    a full part another split ends at the same place ends on the same septet.
     """
     ends: list[int] = []
     start = 0
@@ -216,11 +224,21 @@ def split_septets(septets: bytes, limit: int) -> list[int]:
         if end >= size:
             ends.append(size)
             break
-        if septets[end - 1] == _ESC:
+        if septets[end - 1] == _ESC or (
+            packed_fill is not None
+            and septets[end - 1] == _CR
+            and (packed_fill + 7 * limit) % 8 == 0
+        ):
             end -= 1
         ends.append(end)
         start = end
     return ends
+
+
+def _packed_needs_cr(septets: bytes, fill_bits: int) -> bool:
+    """Whether packed `septets` end on a CR exactly at an octet boundary: the receiver would
+    take it for the CR that pads 7 spare bits and drop it (23.038 §6.1.2.3.1)."""
+    return septets[-1:] == b"\r" and (fill_bits + 7 * len(septets)) % 8 == 0
 
 
 def split_utf16(octets: bytes, limit: int) -> list[int]:
@@ -250,15 +268,21 @@ def _limits(encoding: Encoding, ref_16bit: bool) -> tuple[int, int]:
     return UCS2_SINGLE, UCS2_CONCAT_16BIT if ref_16bit else UCS2_CONCAT_8BIT
 
 
-def _ends(encoding: Encoding, encoded: bytes, ref_16bit: bool) -> list[int]:
+def _ends(encoding: Encoding, encoded: bytes, ref_16bit: bool, packed: bool) -> list[int]:
     single, multi = _limits(encoding, ref_16bit)
     if encoding == "gsm7":
         if len(encoded) <= single:
             return [len(encoded)]
-        return split_septets(encoded, multi)
+        return split_septets(encoded, multi, _air_fill(ref_16bit) if packed else None)
     if len(encoded) <= 2 * single:
         return [len(encoded)]
     return split_utf16(encoded, multi)
+
+
+def _air_fill(ref_16bit: bool) -> int:
+    """Fill bits after the concatenation UDH: where each part's septets start on the air, in
+    every `concat` mode (an SMSC turns sar_* TLVs and message_payload into that UDH)."""
+    return fill_bits_after(_udh_octets(ref_16bit))
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -287,12 +311,15 @@ def count_parts(
     single, multi = _limits(chosen, reference_16bit)
     if chosen == "gsm7":
         units = len(encoded)
+        packed = gsm7_form == "packed"
         if units <= single:
             parts = 1
-        elif _ESC not in encoded:
+        elif _ESC not in encoded and not (packed and _CR in encoded):
             parts = _ceil_div(units, multi)
         else:
-            parts = len(split_septets(encoded, multi))
+            parts = len(
+                split_septets(encoded, multi, _air_fill(reference_16bit) if packed else None)
+            )
     else:
         units = len(encoded) // 2
         if units <= single:
@@ -338,7 +365,7 @@ def plan(
     _check_reference(reference, reference_16bit)
     latin1 = gsm7_form == "latin1"
     sent, chosen, encoded = _prepare(text, encoding, smart, latin1)
-    ends = _ends(chosen, encoded, reference_16bit)
+    ends = _ends(chosen, encoded, reference_16bit, gsm7_form == "packed")
     count = len(ends)
     if count > max_parts:
         raise MessageTooLong(count, max_parts)
@@ -375,24 +402,32 @@ def plan(
         data_coding = DATA_CODING_UCS2
         total_units = len(encoded) // 2
 
-    def body(first: int, last: int, part_text: str, fill_bits: int) -> bytes:
+    def body(first: int, last: int, part_text: str, fill_bits: int, room: int) -> bytes:
+        """A part's user data after any UDH; `room`: septets it may hold."""
         if not gsm:
             return encoded[first:last]
         if latin1:
             return part_text.encode("latin-1")
         if gsm7_form == "packed":
-            return gsm7.pack_septets(encoded[first:last], fill_bits)
+            septets = encoded[first:last]
+            if len(septets) < room and _packed_needs_cr(septets, fill_bits):
+                # 23.038 §6.1.2.3.1: another CR (a receiver treats CR CR as CR), so the
+                # wanted one is not taken for padding. A full last part has no room for it:
+                # its final CR may be dropped (split_septets keeps it off the other parts).
+                septets += b"\r"
+            return gsm7.pack_septets(septets, fill_bits)
         return encoded[first:last]
 
     esm_class = 0
     parts: list[Part] = []
     if count == 1:
-        parts.append(Part(body(0, len(encoded), sent, 0), {}, lengths[0], units[0], sent))
+        single = _limits(chosen, reference_16bit)[0]
+        parts.append(Part(body(0, len(encoded), sent, 0, single), {}, lengths[0], units[0], sent))
     elif concat == "payload":
         parts.append(
             Part(
                 b"",
-                {c.TAG_MESSAGE_PAYLOAD: body(0, len(encoded), sent, 0)},
+                {c.TAG_MESSAGE_PAYLOAD: body(0, len(encoded), sent, 0, len(encoded) + 1)},
                 len(sent),
                 total_units,
                 sent,
@@ -400,11 +435,12 @@ def plan(
         )
     else:
         udh_mode = concat == "udh"
-        fill = fill_bits_after(_udh_octets(reference_16bit)) if udh_mode else 0
+        fill = _air_fill(reference_16bit) if udh_mode else 0
+        multi = _limits(chosen, reference_16bit)[1]
         start = 0
         for seq, end in enumerate(ends, start=1):
             index = seq - 1
-            content = body(start, end, slices[index], fill)
+            content = body(start, end, slices[index], fill, multi)
             if udh_mode:
                 udh = concat_udh(reference, count, seq, ref_16bit=reference_16bit)
                 parts.append(Part(udh + content, {}, lengths[index], units[index], slices[index]))

@@ -12,6 +12,7 @@ from connector.text import (
     TextError,
     UnencodableText,
     count_parts,
+    decode_short_message,
     plan,
 )
 from connector.text.gsm7 import pack_septets
@@ -303,6 +304,48 @@ def test_packed_parts_after_a_16bit_udh_need_no_fill_bits() -> None:
 def test_packing_pads_seven_spare_bits_with_cr() -> None:
     assert pack_septets(b"\x61" * 7) == pack_septets(b"\x61" * 7 + b"\x0d")
     assert pack_septets(b"\x61" * 7)[-1] >> 1 == 0x0D
+
+
+def test_a_packed_cr_ending_on_an_octet_boundary_gets_a_second_cr() -> None:
+    # 8 septets fill 7 octets exactly: a final CR would read as the padding of 7 spare bits
+    # (23.038 §6.1.2.3.1), so another CR follows it (a receiver treats CR CR as CR).
+    result = plan("a" * 7 + "\r", gsm7_form="packed")
+    assert result.parts[0].short_message == pack_septets(b"a" * 7 + b"\r\r")
+    assert len(result.parts[0].short_message) == 8
+    decoded = decode_short_message(0x00, result.parts[0].short_message, gsm7_packed=True)
+    assert decoded.text == "a" * 7 + "\r\r"
+    assert result.units == 8  # billed and counted as written
+    # 9 septets leave spare bits: nothing to add.
+    assert plan("a" * 8 + "\r", gsm7_form="packed").parts[0].short_message == pack_septets(
+        b"a" * 8 + b"\r"
+    )
+
+
+def test_a_full_packed_part_never_ends_on_a_cr_at_an_octet_boundary() -> None:
+    # 153 septets after a 6-octet UDH fill 140 octets exactly: a CR as the 153rd would be
+    # taken for padding and there is no room for a second one, so the part ends before it.
+    text = "a" * 152 + "\r" + "a" * 153
+    assert count_parts(text) == 2  # unpacked: 153 + 153
+    assert count_parts(text, gsm7_form="packed") == 3
+    result = plan(text, gsm7_form="packed")
+    assert [part.text for part in result.parts] == ["a" * 152, "\r" + "a" * 152, "a"]
+    joined = "".join(
+        decode_short_message(0x00, part.short_message, udhi=True, gsm7_packed=True).text
+        for part in result.parts
+    )
+    assert joined == text
+    # With a 16-bit reference the parts hold 152 septets, on a boundary too.
+    assert count_parts("a" * 151 + "\r" + "a" * 152, gsm7_form="packed", reference_16bit=True) == 3
+
+
+def test_a_full_single_packed_part_ending_in_cr_keeps_its_size_and_may_lose_that_cr() -> None:
+    # 160 septets fill 140 octets: no room for a second CR. Splitting would bill two parts
+    # for a trailing CR, so the part stays one, and a receiver may drop that final CR.
+    result = plan("a" * 159 + "\r", gsm7_form="packed")
+    assert result.billed_parts == count_parts("a" * 159 + "\r", gsm7_form="packed") == 1
+    assert len(result.parts[0].short_message) == 140
+    decoded = decode_short_message(0x00, result.parts[0].short_message, gsm7_packed=True)
+    assert decoded.text == "a" * 159
 
 
 def test_latin1_form_sends_latin1_octets_with_data_coding_3() -> None:

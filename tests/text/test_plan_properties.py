@@ -142,25 +142,88 @@ def test_parts_decode_and_join_back_to_the_planned_text(
     text: str, options: dict[str, object]
 ) -> None:
     result = plan(text, max_parts=255, **options)  # type: ignore[arg-type]
+    packed = result.gsm7_form == "packed" and result.encoding == "gsm7"
     if result.concat == "payload" and result.billed_parts > 1:
         (part,) = result.parts
         assert part.short_message == b""
         payload = part.tlvs[c.TAG_MESSAGE_PAYLOAD]
         assert isinstance(payload, bytes)
         decoded = _decode_part(result, payload, udhi=False)
+        if packed:
+            expected = _packed_reading(result.text, result.units, 0, None)
+            assert decoded == expected
+        else:
+            assert decoded == result.text
     else:
-        decoded = "".join(
-            _decode_part(result, part.short_message, bool(result.esm_class & c.ESM_CLASS_UDHI))
-            for part in result.parts
-        )
-    if result.gsm7_form == "packed" and result.encoding == "gsm7":
-        # 23.038 §6.1.2.3.1: a CR ending exactly on an octet boundary reads as padding.
-        assert decoded == result.text or (
-            result.text.endswith("\r") and decoded.count("\r") < result.text.count("\r")
-        )
-    else:
-        assert decoded == result.text
+        udhi = bool(result.esm_class & c.ESM_CLASS_UDHI)
+        for n, part in enumerate(result.parts, start=1):
+            decoded = _decode_part(result, part.short_message, udhi)
+            if packed:
+                fill, room = _packed_layout(result)
+                last = n == len(result.parts)
+                expected = _packed_reading(part.text, part.units, fill, room, last=last)
+                assert decoded == expected
+            else:
+                assert decoded == part.text
     assert "".join(part.text for part in result.parts) == result.text
+
+
+def _packed_layout(result: Plan) -> tuple[int, int]:
+    """Fill bits before a part's packed septets and the septets it may hold."""
+    single, limit = _limits(result)
+    if result.billed_parts == 1:
+        return 0, single
+    if result.concat == "udh":
+        return (0 if result.reference_16bit else 1), limit
+    return 0, limit
+
+
+def _packed_reading(
+    text: str, septets: int, fill: int, room: int | None, *, last: bool = True
+) -> str:
+    """What a receiver reads of packed GSM-7 `text` (23.038 §6.1.2.3.1): a CR ending exactly
+    on an octet boundary would pass for the padding of 7 spare bits, so the sender adds a
+    second CR when the part has room; a full last part has none and its CR is lost (any other
+    part ending like that is a splitting bug)."""
+    if not (text.endswith("\r") and (fill + 7 * septets) % 8 == 0):
+        return text
+    if room is None or septets < room:
+        return text + "\r"
+    assert last, "a full part that is not the last ends on a CR at an octet boundary"
+    return text[:-1]
+
+
+@given(
+    text=st.text(st.sampled_from("a\r€"), min_size=1, max_size=700),
+    concat=st.sampled_from(["udh", "sar", "payload"]),
+    reference_16bit=st.booleans(),
+)
+@settings(max_examples=400)
+def test_packed_parts_keep_every_cr_and_count_as_priced(
+    text: str, concat: str, reference_16bit: bool
+) -> None:
+    """Texts dense in CRs and escapes, packed: every CR is read back (doubled where the spec
+    adds one), part by part, and the price is the plan's part count."""
+    options: dict[str, object] = {
+        "gsm7_form": "packed",
+        "concat": concat,
+        "reference_16bit": reference_16bit,
+    }
+    result = plan(text, max_parts=255, **options)  # type: ignore[arg-type]
+    assert count_parts(text, max_parts=255, **options) == result.billed_parts  # type: ignore[arg-type]
+    if concat == "payload" and result.billed_parts > 1:
+        payload = result.parts[0].tlvs[c.TAG_MESSAGE_PAYLOAD]
+        assert isinstance(payload, bytes)
+        decoded = _decode_part(result, payload, udhi=False)
+        assert decoded == _packed_reading(text, result.units, 0, None)
+        return
+    fill, room = _packed_layout(result)
+    udhi = bool(result.esm_class & c.ESM_CLASS_UDHI)
+    for n, part in enumerate(result.parts, start=1):
+        assert len(part.short_message) <= 140
+        decoded = _decode_part(result, part.short_message, udhi)
+        last = n == len(result.parts)
+        assert decoded == _packed_reading(part.text, part.units, fill, room, last=last)
 
 
 @given(text=nonempty_texts(), options=OPTIONS)
@@ -226,14 +289,18 @@ def test_gsm7_septets_agree_with_the_gsm0338_codec(text: str, ref_16bit: bool) -
 @settings(max_examples=300)
 def test_packed_parts_hold_the_septets_after_the_udh_fill_bits(text: str, ref_16bit: bool) -> None:
     result = plan(text, max_parts=255, gsm7_form="packed", reference_16bit=ref_16bit)
+    fill, room = _packed_layout(result)
     for part in result.parts:
         septets = encode_septets(part.text)
+        # The spec's second CR after a CR that ends exactly on an octet boundary (see
+        # _packed_reading), where the part has room for it.
+        if septets.endswith(b"\r") and (fill + 7 * len(septets)) % 8 == 0 and len(septets) < room:
+            septets += b"\r"
         if result.billed_parts == 1:
             assert part.short_message == pack_septets(septets)
             assert unpack_septets(part.short_message, 0, len(septets)) == septets
             continue
         udh_octets = 7 if ref_16bit else 6
-        fill = 0 if ref_16bit else 1
         body = part.short_message[udh_octets:]
         assert unpack_septets(body, fill, len(septets)) == septets
         assert len(part.short_message) == udh_octets + (fill + 7 * len(septets) + 7) // 8
