@@ -21,6 +21,8 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from typing import Any
 
 import msgspec
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 PREFIX = "sms"
 SENDER = "Lisoloo"
@@ -565,6 +568,72 @@ def wait_for_events(
             return False, f"timed out at {count} of {expected} events after {timeout_s:.0f} s"
         time.sleep(poll_s)
     return False, "poll budget exhausted"
+
+
+# ------------------------------------------------------------------------------ daemon metrics
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def metrics_address(config: Path) -> tuple[str, int]:
+    """The daemon's /metrics address, as its configuration file says."""
+    host, _, port = tomllib.loads(config.read_text())["metrics"]["listen"].rpartition(":")
+    return host, int(port)
+
+
+def scrape(address: tuple[str, int], timeout_s: float = 5.0) -> Samples:
+    """Every sample of the daemon's /metrics, keyed by (name, sorted labels)."""
+    url = f"http://{address[0]}:{address[1]}/metrics"
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        text = response.read().decode()
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def report_daemon_view(before: Samples, after: Samples) -> None:
+    """What the daemon's own histograms saw between two scrapes: its batched Redis script
+    calls (count, mean batch, mean time, share within a few bounds) and its event loop's lag.
+    Bucket shares are exact at the bucket bounds; means come from the histograms' sums."""
+    bounds = ("0.001", "0.005", "0.01", "0.025")
+    print("the daemon's own view of the load (its /metrics, before → after):")
+    header = f"  {'what':<22} {'count':>8} {'mean ops':>9} {'mean ms':>8} " + " ".join(
+        f"{'≤' + str(int(float(b) * 1000)) + ' ms':>8}" for b in bounds
+    )
+    print(header)
+    rows: list[tuple[str, str, dict[str, str]]] = [
+        (f"redis script {name}", "smpp_connector_redis_script_seconds", {"script": name})
+        for name in ("intake", "outcomes", "receipts")
+    ]
+    rows.append(("event loop lag", "smpp_connector_event_loop_lag_seconds", {}))
+    for label, name, labels in rows:
+        count = moved(before, after, f"{name}_count", **labels)
+        if count <= 0:
+            print(f"  {label:<22} {0:>8}")
+            continue
+        total = moved(before, after, f"{name}_sum", **labels)
+        ops = (
+            moved(before, after, "smpp_connector_redis_script_ops_total", **labels) / count
+            if labels
+            else float("nan")
+        )
+        shares = " ".join(
+            f"{100 * moved(before, after, f'{name}_bucket', le=b, **labels) / count:>7.1f}%"
+            for b in bounds
+        )
+        mean_ops = f"{ops:>9.1f}" if labels else f"{'':>9}"
+        print(f"  {label:<22} {count:>8,.0f} {mean_ops} {1000 * total / count:>8.2f} {shares}")
+    print(
+        "  (script: written → reply, its wait behind other commands included; loop lag: how "
+        "late a 50 ms timer ran, below 1 ms timer resolution)"
+    )
 
 
 def log_problems(proc: Proc, limit: int = 5) -> tuple[int, list[str]]:

@@ -209,10 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             rate = args.rate
         after = h.last_status_id(feeder.client)
+        address = h.metrics_address(config)
+        view_before = h.scrape(address)
         cpu0 = h.cpu_seconds(daemon.pid)
         offered, took = feeder.offer(rate, args.seconds)
         cpu_load = h.cpu_seconds(daemon.pid) - cpu0
         feeder.wait("offered load")
+        view_after = h.scrape(address)
         problems, sample = h.log_problems(daemon)
         latencies: dict[str, list[float]] = {"processing": [], "sent": [], "delivered": []}
         stamped: dict[str, list[float]] = {"processing": [], "sent": [], "delivered": []}
@@ -270,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         "(adds its own delays)"
     )
     report_episodes(slices)
+    print()
+    h.report_daemon_view(view_before, view_after)
     if others:
         print(f"!! other statuses: {others}")
     if problems:

@@ -40,6 +40,7 @@ from connector.observe import (
     readiness,
     start_http,
 )
+from connector.observe.loop_lag import LoopLagProbe
 from connector.streams.budget import RateBudget
 from connector.streams.leases import RedisBindSlots
 from connector.streams.relay import Relay
@@ -179,6 +180,7 @@ class Daemon:
             reassembly_timeout_s=config.mo.reassembly_timeout_s,
         )
         daemon = cls(config, client, store, intake, inbound)
+        store.on_script = daemon.metrics.script_call
         intake.metrics = daemon.metrics
         inbound.metrics = daemon.metrics
         for name, carrier in config.carriers.items():
@@ -310,6 +312,8 @@ class Daemon:
             ", ".join(self.config.carriers),
         )
         self.metrics.redis_up.set(1)
+        lag = LoopLagProbe(asyncio.get_running_loop(), self.metrics.event_loop_lag_seconds.observe)
+        lag.start()
         # What start-up built (modules, configuration, metrics, pools) lives as long as the
         # process: out of the cyclic collector's sight, a full collection walks only what
         # traffic created since (at 9,000 msg/s it had taken up to 18 ms, a stall of
@@ -326,6 +330,7 @@ class Daemon:
         if self._reload_task is not None:
             with contextlib.suppress(Exception):
                 await self._reload_task
+        lag.stop()
         _log.info("stopping: draining submits in flight")
         self.notifier.stopping()
         self.intake.stop()

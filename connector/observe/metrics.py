@@ -34,7 +34,8 @@ Event counters the app increments where things happen: `cm.retries`, `cm.possibl
 `metrics.dead_letters`, `metrics.intake_entries`, `metrics.redis_error("outcomes")`,
 `metrics.redis_reconnects` and `metrics.redis_up` (first success after a failure),
 `metrics.reloads.labels("ok" | "refused")`, `metrics.status_event(status)` for events intake
-decides before any carrier (carrier="none").
+decides before any carrier (carrier="none"), `metrics.script_call("outcomes", ops, seconds)`
+(each batched Redis script call) and `metrics.event_loop_lag_seconds` (observe/loop_lag.py).
 
 A collector that raises is counted in `smpp_connector_collector_errors_total{collector}` and
 logged once until it succeeds again; the scrape still answers with everything else. Families
@@ -143,8 +144,11 @@ __all__ = [
     "BIND_STATES",
     "CONTENT_TYPE",
     "END_TO_END_BUCKETS",
+    "LOOP_LAG_BUCKETS",
     "NAMESPACE",
     "NO_CARRIER",
+    "REDIS_SCRIPT_BUCKETS",
+    "SCRIPTS",
     "SMPP_LATENCY_BUCKETS",
     "SUBMIT_RESULTS",
     "CarrierMetrics",
@@ -176,6 +180,19 @@ END_TO_END_BUCKETS: Final = (
     1800.0, 3600.0,
 )  # fmt: skip
 """Stream entry → `sent`, and `sent` → final receipt: 10 ms … 1 h (longer lands in +Inf)."""
+
+LOOP_LAG_BUCKETS: Final = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+"""How late the event loop runs a timer: 1 ms (uvloop's timer resolution) … 5 s."""
+
+REDIS_SCRIPT_BUCKETS: Final = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+"""One batched script call, written → reply: 0.5 ms … 5 s (past the socket timeout's order)."""
+
+SCRIPTS: Final = ("intake", "outcomes", "receipts")
+"""`script` values of `redis_script_seconds` / `redis_script_ops_total`: the hot path's calls."""
 
 SyncCollector = Callable[[], None]
 _F = TypeVar("_F", Counter, Gauge, Histogram)
@@ -522,10 +539,48 @@ class Metrics:
             registry=r,
             buckets=SMPP_LATENCY_BUCKETS,
         )
+        self.redis_script_seconds = _Histogram(
+            "redis_script_seconds",
+            "One batched script call (intake, outcomes, receipts) written → its reply: the "
+            "script's own run plus its wait behind other commands in Redis and in the daemon.",
+            ("script",),
+            namespace=ns,
+            registry=r,
+            buckets=REDIS_SCRIPT_BUCKETS,
+        )
+        self.redis_script_ops = counter(
+            "redis_script_ops_total",
+            "Entries (intake) or ops (outcomes, receipts) the script calls carried: divided by "
+            "redis_script_seconds_count, the mean batch.",
+            ("script",),
+        )
+        self._script_children = {
+            name: (self.redis_script_seconds.labels(name), self.redis_script_ops.labels(name))
+            for name in SCRIPTS
+        }
+        self.event_loop_lag_seconds = _Histogram(
+            "event_loop_lag_seconds",
+            "How late the event loop ran a timer set every 50 ms: the time it spent on other "
+            "work first, which every latency here includes. Below 1 ms: timer resolution.",
+            namespace=ns,
+            registry=r,
+            buckets=LOOP_LAG_BUCKETS,
+        )
         if process_metrics:
             ProcessCollector(registry=r)
             PlatformCollector(registry=r)
             GCCollector(registry=r)
+
+    def script_call(self, script: str, ops: int, seconds: float) -> None:
+        """A batched script call of `ops` entries or ops took `seconds` (written → reply)."""
+        children = self._script_children.get(script)
+        if children is None:
+            children = self._script_children[script] = (
+                self.redis_script_seconds.labels(script),
+                self.redis_script_ops.labels(script),
+            )
+        children[0].observe(seconds)
+        children[1].inc(ops)
 
     # -------------------------------------------------------------------- per-carrier children
 

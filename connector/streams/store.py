@@ -25,7 +25,8 @@ On a single server the scripts write the contract's streams directly. On a Redis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal, TypeAlias
 
 import msgspec
@@ -139,6 +140,9 @@ class Store:
             self.outboxes = {}
             targets = [self.status, self.dead, self.mo_stream]
         self._keys = [self.outbound, *targets]
+        # Told of every hot script call (intake, outcomes, receipts): its name, how many entries
+        # or ops it carried, and its seconds from written to reply (the daemon feeds metrics).
+        self.on_script: Callable[[str, int, float], None] | None = None
         # Blocking reads take a lean connection each (a read blocks its connection): idle
         # ones wait here for the next read; every one made is closed by aclose().
         self._idle_readers: list[LeanConnection] = []
@@ -287,6 +291,7 @@ class Store:
 
     async def _call(
         self,
+        name: str,
         script: AsyncScript,
         batch: Sequence[Any],
         at: str,
@@ -312,11 +317,16 @@ class Store:
         ]
         if texts is not None:
             args.append(texts)
+        started = time.perf_counter()
         if self._lean is not None:
-            return await self._lean.evalsha(
+            reply = await self._lean.evalsha(
                 script.sha, script.script, self._keys, args, urgent=urgent
             )
-        return await script(keys=self._keys, args=args)
+        else:
+            reply = await script(keys=self._keys, args=args)
+        if self.on_script is not None:
+            self.on_script(name, len(batch), time.perf_counter() - started)
+        return reply
 
     @property
     def lean(self) -> bool:
@@ -365,7 +375,14 @@ class Store:
         # Urgent: its work items are what the dispatchers wait for, and no other call of the
         # same turn would join it (outcome and receipt calls come from reads of their own).
         reply = await self._call(
-            self._intake, shape, at, self._dead_limit, flag=int(fresh), texts=joined, urgent=True
+            "intake",
+            self._intake,
+            shape,
+            at,
+            self._dead_limit,
+            flag=int(fresh),
+            texts=joined,
+            urgent=True,
         )
         return [int(x) for x in reply]
 
@@ -382,7 +399,9 @@ class Store:
         """
         if not ops:
             return [], []
-        out, emitted, _ = await self._call(self._outcomes, ops, at, self.receipt_ttl_s, now)
+        out, emitted, _ = await self._call(
+            "outcomes", self._outcomes, ops, at, self.receipt_ttl_s, now
+        )
         return [int(x) for x in out], [_str(x) for x in emitted]
 
     async def receipts(
@@ -397,7 +416,9 @@ class Store:
         """
         if not ops:
             return [], [], []
-        out, emitted, sent_at = await self._call(self._receipts, ops, at, self.held_ttl_s, now)
+        out, emitted, sent_at = await self._call(
+            "receipts", self._receipts, ops, at, self.held_ttl_s, now
+        )
         return (
             [_str(x) for x in out],
             [_str(x) for x in emitted],

@@ -98,11 +98,23 @@ async def test_metrics_move_as_traffic_flows_and_readiness_follows_binds(
         assert moved("smpp_connector_sent_to_receipt_seconds_count", **carrier) == 20
         assert moved("smpp_connector_deliver_sm_answer_seconds_count", **carrier) == 20
         assert moved("smpp_connector_entry_to_sent_seconds_count", **carrier) == 20
+        # Every entry went through one intake call, every part through one outcomes op and
+        # every receipt through one receipts op (the dead letter is an entry too).
+        assert moved("smpp_connector_redis_script_ops_total", script="intake") == 21
+        assert moved("smpp_connector_redis_script_ops_total", script="outcomes") == 20
+        assert moved("smpp_connector_redis_script_ops_total", script="receipts") == 20
+        for script in ("intake", "outcomes", "receipts"):
+            assert moved("smpp_connector_redis_script_seconds_count", script=script) >= 1
         assert _value(after, "smpp_connector_binds", state="bound", **carrier) == 1
         assert _value(after, "smpp_connector_binds", state="bound", carrier="orange-cd") == 0
         assert _value(after, "smpp_connector_tps_configured", **carrier) == 500
         assert _value(after, "smpp_connector_redis_up") == 1
         await asyncio.sleep(0.25)  # WATCHDOG_USEC 200 ms: the loop pings every 100 ms
+        # The loop's timer lateness is sampled every 50 ms while the daemon runs.
+        _, later = await _get(port, "/metrics")
+        assert _value(later, "smpp_connector_event_loop_lag_seconds_count") > _value(
+            after, "smpp_connector_event_loop_lag_seconds_count"
+        )
     finally:
         daemon.stop()
         assert await asyncio.wait_for(task, 20) == 0

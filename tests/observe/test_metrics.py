@@ -54,6 +54,9 @@ FAMILIES: dict[str, tuple[str, set[str]]] = {
     "smpp_connector_entry_to_sent_seconds": ("histogram", {"carrier"}),
     "smpp_connector_sent_to_receipt_seconds": ("histogram", {"carrier"}),
     "smpp_connector_deliver_sm_answer_seconds": ("histogram", {"carrier"}),
+    "smpp_connector_redis_script_seconds": ("histogram", {"script"}),
+    "smpp_connector_redis_script_ops": ("counter", {"script"}),
+    "smpp_connector_event_loop_lag_seconds": ("histogram", set()),
     "smpp_connector_outbound_lag_entries": ("gauge", set()),
     "smpp_connector_outbound_pending_entries": ("gauge", set()),
     "smpp_connector_work_lag_entries": ("gauge", {"carrier", "lane"}),
@@ -403,3 +406,34 @@ def _samples(registry: CollectorRegistry) -> list[tuple[str, list[tuple[str, str
         for s in family.samples
         if not s.name.endswith("_created")
     )
+
+
+def test_script_calls_are_timed_and_counted_per_script() -> None:
+    metrics = Metrics(process_metrics=False)
+    # The three hot scripts are exported from the start, at 0.
+    for script in ("intake", "outcomes", "receipts"):
+        assert _value(metrics, "smpp_connector_redis_script_seconds_count", script=script) == 0
+        assert _value(metrics, "smpp_connector_redis_script_ops_total", script=script) == 0
+    metrics.script_call("outcomes", 40, 0.003)
+    metrics.script_call("outcomes", 10, 0.0004)
+    metrics.script_call("mo", 2, 0.02)  # another name gets its own children
+    seconds = "smpp_connector_redis_script_seconds"
+    assert _value(metrics, f"{seconds}_count", script="outcomes") == 2
+    assert _value(metrics, f"{seconds}_sum", script="outcomes") == pytest.approx(0.0034)
+    assert _value(metrics, f"{seconds}_bucket", script="outcomes", le="0.0005") == 1
+    assert _value(metrics, f"{seconds}_bucket", script="outcomes", le="0.0025") == 1
+    assert _value(metrics, f"{seconds}_bucket", script="outcomes", le="0.005") == 2
+    assert _value(metrics, "smpp_connector_redis_script_ops_total", script="outcomes") == 50
+    assert _value(metrics, "smpp_connector_redis_script_ops_total", script="mo") == 2
+    assert _value(metrics, f"{seconds}_count", script="intake") == 0
+
+
+def test_event_loop_lag_lands_in_its_buckets() -> None:
+    metrics = Metrics(process_metrics=False)
+    metrics.event_loop_lag_seconds.observe(0.0002)
+    metrics.event_loop_lag_seconds.observe(0.03)
+    name = "smpp_connector_event_loop_lag_seconds"
+    assert _value(metrics, f"{name}_bucket", le="0.001") == 1
+    assert _value(metrics, f"{name}_bucket", le="0.025") == 1
+    assert _value(metrics, f"{name}_bucket", le="0.05") == 2
+    assert _value(metrics, f"{name}_count") == 2

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from connector.streams.store import LANES, IntakeEntry, Store
 
@@ -511,3 +512,30 @@ async def test_a_lean_read_cancelled_while_blocked_leaves_no_entry_behind(redis_
     assert [e for _, entries in reply for e, _ in entries] == [entry_id]
     await store.aclose()
     await client.aclose()
+
+
+async def test_each_hot_script_call_is_reported_with_its_batch_and_duration(store: Store) -> None:
+    calls: list[tuple[str, int, float]] = []
+    store.on_script = lambda name, ops, seconds: calls.append((name, ops, seconds))
+    first, second = await _outbound_entry(store), await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=first, n=1), IntakeEntry(id=second, n=1)], AT)
+    await store.outcomes([_accept(first, 0, "aa"), _accept(second, 0, "bb")], AT)
+    await store.receipts([_receipt("aa"), _receipt("bb"), _receipt("cc")], AT)
+    assert [(name, ops) for name, ops, _ in calls] == [
+        ("intake", 2),
+        ("outcomes", 2),
+        ("receipts", 3),
+    ]
+    assert all(seconds > 0 for _, _, seconds in calls)
+    # Empty batches make no call, so they report none.
+    assert await store.outcomes([], AT) == ([], [])
+    assert len(calls) == 3
+
+
+async def test_a_failed_script_call_is_not_reported(store: Store) -> None:
+    calls: list[str] = []
+    store.on_script = lambda name, ops, seconds: calls.append(name)
+    with pytest.raises(ResponseError, match="table expected, got nil"):
+        # An op without `keys`: the script fails in Redis, and no timing is reported for it.
+        await store.receipts([{"car": "airtel-cd", "rec": "{}"}], AT)
+    assert calls == []
