@@ -47,6 +47,10 @@ class ConnectionClosed(LinkError):
         self.reason = reason
 
 
+LINGER_S = 2.0
+"""How long a connection whose session ended keeps reading after its half-close, waiting for
+the peer to close (see `SmppProtocol._end_transport`)."""
+
 EventHandler = Callable[[Event], None]
 
 
@@ -79,6 +83,7 @@ class SmppProtocol(asyncio.Protocol):
         self._drain_waiters: list[asyncio.Future[None]] = []
         self.closed: asyncio.Future[str] = self._loop.create_future()
         self.peername: Any = None
+        self._linger: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -99,6 +104,9 @@ class SmppProtocol(asyncio.Protocol):
         self._rearm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         reason = f"connection lost: {exc}" if exc else "connection closed by peer"
         events = self.session.connection_lost(reason)
         if events:
@@ -247,8 +255,7 @@ class SmppProtocol(asyncio.Protocol):
                 self.on_event(event)
             if type(event) is Closed:
                 self.flush()
-                if self.transport is not None:
-                    self.transport.close()
+                self._end_transport()
                 self._finish(event.reason)
         if freed:
             self._wake_window_waiters()
@@ -266,6 +273,23 @@ class SmppProtocol(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
                 available -= 1
+
+    def _end_transport(self) -> None:
+        """The session ended: close the connection once what is queued is written.
+
+        A half-close first (FIN after our last PDU, e.g. the generic_nack of a framing error),
+        then reading on, discarded, until the peer closes or LINGER_S passes. Closing with
+        the peer's data unread (a carrier sending receipts meanwhile) would send a reset, and
+        a peer that writes before it reads then loses our last PDU unread."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+            if self._linger is None:
+                self._linger = self._loop.call_later(LINGER_S, transport.close)
+        else:  # TLS: no half-close
+            transport.close()
 
     def _finish(self, reason: str) -> None:
         if self._timer is not None:

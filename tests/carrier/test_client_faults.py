@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -14,6 +15,7 @@ from connector.smpp import codec
 from connector.smpp import constants as c
 from connector.smpp import pdu as p
 from connector.smpp.framing import Framer
+from connector.transport import protocol as protocol_module
 from connector.transport.protocol import ConnectionClosed, ResponseTimeout
 
 Behaviour = Callable[[p.Pdu, asyncio.StreamWriter], bool]
@@ -216,3 +218,96 @@ async def test_flush_writes_queued_submits_before_the_loop_turns_again() -> None
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+def _peer_sending_a_4gib_header(
+    listener: socket.socket, outcome: dict[str, object], *, close_after_eof: bool
+) -> None:
+    """A raw SMSC (blocking socket, in a thread): answers the bind, sends a header announcing
+    4 GiB, and meanwhile keeps writing (as a carrier sending receipts would) before it reads
+    what came back. Records the bytes read and how the stream ended: "eof" or "reset"."""
+    conn, _ = listener.accept()
+    conn.settimeout(5)
+    try:
+        framer = Framer()
+        frames: list[bytes] = []
+        for _ in range(100):
+            frames += framer.feed(conn.recv(65536))
+            if frames:
+                break
+        bind = codec.decode(frames[0])
+        conn.sendall(codec.encode(p.BindTransceiverResp(0, bind.sequence_number, "sim")))
+        conn.sendall(codec.HEADER.pack(0xFFFFFFFF, c.DELIVER_SM, 0, 7))
+        time.sleep(0.3)  # the client answers generic_nack and ends the session meanwhile
+        received = b""
+        try:
+            for chunk in (b"x" * 64, b"y" * 64):
+                conn.sendall(chunk)  # after a plain close these get a reset back
+                time.sleep(0.1)
+            for _ in range(1000):
+                data = conn.recv(65536)
+                if not data:
+                    outcome["end"] = "eof"
+                    break
+                received += data
+        except (ConnectionResetError, BrokenPipeError):
+            outcome["end"] = "reset"
+        outcome["received"] = received
+        if not close_after_eof:
+            time.sleep(1.0)  # a peer that does not close: the client must close on its own
+            try:
+                conn.sendall(b"z" * 64)
+                time.sleep(0.1)
+                conn.sendall(b"z" * 64)
+                outcome["after_linger"] = "open"
+            except (ConnectionResetError, BrokenPipeError):
+                outcome["after_linger"] = "closed"
+    finally:
+        conn.close()
+
+
+async def _drop_for_a_framing_error(
+    close_after_eof: bool,
+) -> tuple[dict[str, object], str]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    outcome: dict[str, object] = {}
+    peer = threading.Thread(
+        target=_peer_sending_a_4gib_header,
+        args=(listener, outcome),
+        kwargs={"close_after_eof": close_after_eof},
+    )
+    peer.start()
+    try:
+        client = SmppClient(system_id="x", password="y")
+        await client.connect("127.0.0.1", listener.getsockname()[1])
+        await client.bind()
+        reason = await asyncio.wait_for(client.wait_closed(), 5)
+        await asyncio.get_running_loop().run_in_executor(None, peer.join, 10)
+    finally:
+        listener.close()
+    assert not peer.is_alive()
+    return outcome, reason
+
+
+async def test_a_link_dropped_for_a_framing_error_ends_with_the_nack_and_a_fin() -> None:
+    """The generic_nack for a 4 GiB command_length reaches a peer that keeps writing before it
+    reads. A plain close with the peer's bytes unread answers them with a reset, and a peer
+    that then writes first loses the nack unread; a half-close keeps reading until the peer
+    closes, so the peer reads the nack and a clean end of stream."""
+    outcome, reason = await _drop_for_a_framing_error(close_after_eof=True)
+    assert "framing lost" in reason
+    nack = codec.decode(outcome["received"][:16])  # type: ignore[index]
+    assert isinstance(nack, p.GenericNack)
+    assert nack.command_status == c.ESME_RINVCMDLEN
+    assert outcome["end"] == "eof"
+
+
+async def test_a_half_closed_link_is_closed_after_lingering_if_the_peer_never_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(protocol_module, "LINGER_S", 0.3)
+    outcome, _ = await _drop_for_a_framing_error(close_after_eof=False)
+    assert outcome["end"] == "eof"  # the half-close
+    assert outcome["after_linger"] == "closed"  # then the close, 0.3 s later
