@@ -554,10 +554,9 @@ class Metrics:
             "redis_script_seconds_count, the mean batch.",
             ("script",),
         )
-        self._script_children = {
-            name: (self.redis_script_seconds.labels(name), self.redis_script_ops.labels(name))
-            for name in SCRIPTS
-        }
+        self._script_children: dict[str, tuple[Histogram, Counter]] = {}
+        for name in SCRIPTS:  # exported at 0 from the start
+            self._script(name)
         self.event_loop_lag_seconds = _Histogram(
             "event_loop_lag_seconds",
             "How late the event loop ran a timer set every 50 ms: the time it spent on other "
@@ -573,14 +572,18 @@ class Metrics:
 
     def script_call(self, script: str, ops: int, seconds: float) -> None:
         """A batched script call of `ops` entries or ops took `seconds` (written → reply)."""
+        seconds_child, ops_child = self._script(script)
+        seconds_child.observe(seconds)
+        ops_child.inc(ops)
+
+    def _script(self, script: str) -> tuple[Histogram, Counter]:
         children = self._script_children.get(script)
         if children is None:
             children = self._script_children[script] = (
                 self.redis_script_seconds.labels(script),
                 self.redis_script_ops.labels(script),
             )
-        children[0].observe(seconds)
-        children[1].inc(ops)
+        return children
 
     # -------------------------------------------------------------------- per-carrier children
 

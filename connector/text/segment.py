@@ -268,8 +268,10 @@ def _limits(encoding: Encoding, ref_16bit: bool) -> tuple[int, int]:
     return UCS2_SINGLE, UCS2_CONCAT_16BIT if ref_16bit else UCS2_CONCAT_8BIT
 
 
-def _ends(encoding: Encoding, encoded: bytes, ref_16bit: bool, packed: bool) -> list[int]:
-    single, multi = _limits(encoding, ref_16bit)
+def _ends(
+    encoding: Encoding, encoded: bytes, limits: tuple[int, int], ref_16bit: bool, packed: bool
+) -> list[int]:
+    single, multi = limits
     if encoding == "gsm7":
         if len(encoded) <= single:
             return [len(encoded)]
@@ -365,7 +367,8 @@ def plan(
     _check_reference(reference, reference_16bit)
     latin1 = gsm7_form == "latin1"
     sent, chosen, encoded = _prepare(text, encoding, smart, latin1)
-    ends = _ends(chosen, encoded, reference_16bit, gsm7_form == "packed")
+    single, multi = _limits(chosen, reference_16bit)
+    ends = _ends(chosen, encoded, (single, multi), reference_16bit, gsm7_form == "packed")
     count = len(ends)
     if count > max_parts:
         raise MessageTooLong(count, max_parts)
@@ -421,7 +424,6 @@ def plan(
     esm_class = 0
     parts: list[Part] = []
     if count == 1:
-        single = _limits(chosen, reference_16bit)[0]
         parts.append(Part(body(0, len(encoded), sent, 0, single), {}, lengths[0], units[0], sent))
     elif concat == "payload":
         parts.append(
@@ -436,7 +438,6 @@ def plan(
     else:
         udh_mode = concat == "udh"
         fill = _air_fill(reference_16bit) if udh_mode else 0
-        multi = _limits(chosen, reference_16bit)[1]
         start = 0
         for seq, end in enumerate(ends, start=1):
             index = seq - 1
