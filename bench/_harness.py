@@ -594,6 +594,17 @@ def scrape(address: tuple[str, int], timeout_s: float = 5.0) -> Samples:
 
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How far one sample moved, or, with `carrier="*"`, its sum over every carrier."""
+    if labels.get("carrier") == "*":
+        wanted = {k: v for k, v in labels.items() if k != "carrier"}
+        total = 0.0
+        for (sample, pairs), value in after.items():
+            if sample != name:
+                continue
+            rest = {k: v for k, v in pairs if k != "carrier"}
+            if rest == wanted and any(k == "carrier" for k, _ in pairs):
+                total += value - before.get((sample, pairs), 0.0)
+        return total
     key = (name, tuple(sorted(labels.items())))
     return after.get(key, 0.0) - before.get(key, 0.0)
 
@@ -612,27 +623,34 @@ def report_daemon_view(before: Samples, after: Samples) -> None:
         (f"redis script {name}", "smpp_connector_redis_script_seconds", {"script": name})
         for name in ("intake", "outcomes", "receipts")
     ]
-    rows.append(("event loop lag", "smpp_connector_event_loop_lag_seconds", {}))
+    rows += [
+        ("submit_sm -> resp", "smpp_connector_submit_response_seconds", {"carrier": "*"}),
+        ("deliver_sm -> answer", "smpp_connector_deliver_sm_answer_seconds", {"carrier": "*"}),
+        ("event loop lag", "smpp_connector_event_loop_lag_seconds", {}),
+    ]
     for label, name, labels in rows:
         count = moved(before, after, f"{name}_count", **labels)
         if count <= 0:
             print(f"  {label:<22} {0:>8}")
             continue
         total = moved(before, after, f"{name}_sum", **labels)
+        scripted = "script" in labels
         ops = (
             moved(before, after, "smpp_connector_redis_script_ops_total", **labels) / count
-            if labels
+            if scripted
             else float("nan")
         )
         shares = " ".join(
             f"{100 * moved(before, after, f'{name}_bucket', le=b, **labels) / count:>7.1f}%"
             for b in bounds
         )
-        mean_ops = f"{ops:>9.1f}" if labels else f"{'':>9}"
+        mean_ops = f"{ops:>9.1f}" if scripted else f"{'':>9}"
         print(f"  {label:<22} {count:>8,.0f} {mean_ops} {1000 * total / count:>8.2f} {shares}")
     print(
-        "  (script: written → reply, its wait behind other commands included; loop lag: how "
-        "late a 50 ms timer ran, below 1 ms timer resolution)"
+        "  (script: written → reply, its wait behind other commands included; submit_sm -> "
+        "resp: the SMSC's round trip as the daemon sees it; deliver_sm -> answer: a receipt "
+        "held until its script call is back; loop lag: how late a 50 ms timer ran, below 1 ms "
+        "timer resolution)"
     )
 
 
