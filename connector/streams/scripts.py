@@ -38,6 +38,16 @@ Held receipts `<base>:held:<car>:<key>` (SET NX, TTL held_ttl) and the carrier's
 never shortening a longer TTL the flag has; so while any held key of the carrier exists, its
 flag exists. OUTCOMES reads the flag once per carrier per call and, without it, skips looking
 for held receipts (which are rare) key by key.
+
+The flag's value says whether the held keys are counted. 'c': every receipt held since the
+flag was set was counted in `<base>:heldn:<car>` (INCR when its SET NX took, DECR when OUTCOMES
+takes it; the count's TTL, like the flag's, outlives each key it counts), so with a count of 0
+OUTCOMES skips the lookups even while the flag lasts: one hold no longer costs every accept a
+GET for the held TTL. Any other value ('1', set by versions before the count and by the first
+start's migration in store.py) means uncounted holds may exist: look key by key. RECEIPTS turns
+an absent flag into 'c' and keeps a '1'. It gives the flag and its held keys a TTL 1 ms short of
+the held TTL, so an earlier version holding a receipt, which rewrites the flag as '1' whenever
+its PTTL is below the full held TTL, always does: its uncounted hold is never hidden by a 'c'.
 """
 
 from __future__ import annotations
@@ -175,6 +185,9 @@ end
 local function held_flag(car)
   return P .. ':heldflag:' .. car
 end
+local function held_count(car)
+  return P .. ':heldn:' .. car
+end
 """
 
 INTAKE: Final = (
@@ -239,17 +252,24 @@ local ttl = ARGV[6]
 local out = {}
 -- Whether a receipt of the carrier may be held (its flag exists): read once per carrier per
 -- call. Without the flag no held key exists, and the per-key GETs are skipped.
+-- A flag 'c' (the holds are counted) with a count of 0: none is held either.
 local may_hold = {}
 local function held_receipt(car, key)
   local flag = may_hold[car]
   if flag == nil then
-    flag = redis.call('GET', held_flag(car)) ~= false
+    local v = redis.call('GET', held_flag(car))
+    flag = v ~= false and (v ~= 'c' or tonumber(redis.call('GET', held_count(car)) or '0') > 0)
     may_hold[car] = flag
   end
   if not flag then return nil end
   local hk = P .. ':held:' .. car .. ':' .. key
   local held = redis.call('GET', hk)
-  if held then redis.call('DEL', hk) end
+  if held then
+    redis.call('DEL', hk)
+    -- Taken: one fewer counted (a key an earlier version held was not counted, and while it
+    -- may exist the flag is not 'c': the count then matters only once it is exact again).
+    if redis.call('DECR', held_count(car)) <= 0 then redis.call('DEL', held_count(car)) end
+  end
   return held
 end
 for n, op in ipairs(batch) do
@@ -326,7 +346,8 @@ return {out, emitted, latencies}
 RECEIPTS: Final = (
     _COMMON
     + r"""
-local held_ttl = ARGV[6]
+-- 1 ms short of the held TTL: see the module's docstring (an earlier version's flag).
+local held_ms = tonumber(ARGV[6]) * 1000 - 1
 local out = {}
 for n, op in ipairs(batch) do
   -- `rec` as check_final decodes it: given, or built from the one-part fields st and rj.
@@ -375,14 +396,20 @@ for n, op in ipairs(batch) do
       out[n] = 'duplicate'
     end
   else
+    local counted = 0
     for _, key in ipairs(op.keys) do
-      redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, rec, 'EX', held_ttl, 'NX')
+      if redis.call('SET', P .. ':held:' .. op.car .. ':' .. key, rec, 'PX', held_ms, 'NX') then
+        counted = counted + 1
+      end
     end
     if #op.keys > 0 then
-      -- The carrier's flag, set or refreshed, never shortened: it outlives this held key.
-      local flag = held_flag(op.car)
-      if redis.call('PTTL', flag) < tonumber(held_ttl) * 1000 then
-        redis.call('SET', flag, '1', 'EX', held_ttl)
+      -- The carrier's flag and count, set or refreshed, never shortened: they outlive this
+      -- held key. An absent flag becomes 'c'; a '1' (uncounted holds) stays.
+      local flag, count = held_flag(op.car), held_count(op.car)
+      if counted > 0 then redis.call('INCRBY', count, counted) end
+      if redis.call('PTTL', count) < held_ms then redis.call('PEXPIRE', count, held_ms) end
+      if redis.call('PTTL', flag) < held_ms then
+        redis.call('SET', flag, redis.call('GET', flag) or 'c', 'PX', held_ms)
       end
     end
     out[n] = 'held'

@@ -12,6 +12,7 @@ in one slot:
     {<p>:outbound}:r:<entry>:<index>                one recipient's parts and receipts
     {<p>:outbound}:rk:<carrier>:<key>, ...:held:<carrier>:<key>   receipt matching
     {<p>:outbound}:heldflag:<carrier>               exists while a receipt may be held
+    {<p>:outbound}:heldn:<carrier>                  how many are held (flag 'c'; scripts.py)
     {<p>:outbound}:heldflag-since:<carrier>         the flag is known here (set once)
     {<p>:outbound}:sched, ...:mop, ...:mop:<group>  scheduled work, MO reassembly
     {<p>:outbound}:outbox:status|dead|mo            Redis Cluster only: events on their way

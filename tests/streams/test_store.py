@@ -287,6 +287,84 @@ async def _expires_at(store: Store, key: str) -> int:
     return int(await store.client.execute_command("PEXPIRETIME", key))
 
 
+def _count(store: Store) -> str:
+    return f"{store.base}:heldn:airtel-cd"
+
+
+async def _fresh_entry(store: Store) -> str:
+    entry = await _outbound_entry(store)
+    await store.intake([IntakeEntry(id=entry, n=1)], AT)
+    return entry
+
+
+async def _accepted_meets_planted_receipt(store: Store, key: str) -> bool:
+    """Accept a part whose held receipt was planted without RECEIPTS (not counted, as an
+    earlier version holds): whether OUTCOMES looked it up and applied it."""
+    await store.client.set(f"{store.base}:held:airtel-cd:{key}", _receipt(key)["rec"], ex=60)
+    before = len(await _statuses(store))
+    await _outcomes(store, [_accept(await _fresh_entry(store), 0, key)], AT)
+    return [e["status"] for e in (await _statuses(store))[before:]] == ["sent", "delivered"]
+
+
+async def test_counted_holds_stop_the_lookups_once_every_one_is_taken(store: Store) -> None:
+    await store.client.delete(_flag(store))  # the first start's flag (see below) has expired
+    assert await _receipts(store, [_receipt("aa"), _receipt("bb"), _receipt("aa")], AT) == [
+        "held",
+        "held",
+        "held",  # the same key again: held once, counted once
+    ]
+    assert await store.client.get(_flag(store)) == b"c"
+    assert await store.client.get(_count(store)) == b"2"
+    assert 0 < await _expires_at(store, _count(store)) <= await _expires_at(store, _flag(store))
+    await _outcomes(store, [_accept(await _fresh_entry(store), 0, "aa")], AT)
+    assert await store.client.get(_count(store)) == b"1"
+    await _outcomes(store, [_accept(await _fresh_entry(store), 0, "bb")], AT)
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "delivered"] * 2
+    assert await store.client.exists(_count(store)) == 0
+    assert await store.client.get(_flag(store)) == b"c"  # the flag lasts its TTL, but ...
+    # ... with nothing counted, an accept no longer looks: a key planted behind RECEIPTS'
+    # back (which no daemon does while the flag is 'c') stays unseen.
+    assert not await _accepted_meets_planted_receipt(store, "dd")
+    assert await store.client.exists(f"{store.base}:held:airtel-cd:dd") == 1
+
+
+async def test_an_uncounted_flag_keeps_the_lookups_and_survives_counted_holds(
+    store: Store,
+) -> None:
+    """'1': set by the first start's migration or an earlier version holding without a
+    count. Accepts look key by key whatever the count says, and a hold keeps the '1'."""
+    await store.client.set(_flag(store), "1", ex=3600)
+    assert await _receipts(store, [_receipt("aa")], AT) == ["held"]
+    assert await store.client.get(_flag(store)) == b"1"
+    await _outcomes(store, [_accept(await _fresh_entry(store), 0, "aa")], AT)
+    assert await store.client.exists(_count(store)) == 0  # the count went back to 0
+    assert await _accepted_meets_planted_receipt(store, "bb")
+
+
+async def test_an_earlier_version_holding_after_a_counted_hold_makes_the_flag_uncounted(
+    store: Store,
+) -> None:
+    """The previous version's RECEIPTS, holding a receipt, rewrites the flag as '1' when its
+    PTTL is below the full held TTL. A counted hold leaves it 1 ms short of that, so the
+    rewrite happens even in the same millisecond and its uncounted hold is looked up."""
+    await store.client.delete(_flag(store))
+    assert await _receipts(store, [_receipt("aa")], AT) == ["held"]
+    assert await store.client.pttl(_flag(store)) < store.held_ttl_s * 1000
+    earlier_version_hold = """
+      redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1], 'NX')
+      if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) * 1000 then
+        redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+      end"""
+    held = f"{store.base}:held:airtel-cd:bb"
+    await store.client.eval(
+        earlier_version_hold, 2, _flag(store), held, store.held_ttl_s, _receipt("bb")["rec"]
+    )
+    assert await store.client.get(_flag(store)) == b"1"
+    await _outcomes(store, [_accept(await _fresh_entry(store), 0, "aa")], AT)  # count 1 -> 0
+    await _outcomes(store, [_accept(await _fresh_entry(store), 0, "bb")], AT)
+    assert [e["status"] for e in await _statuses(store)] == ["sent", "delivered"] * 2
+
+
 async def test_a_held_receipt_is_applied_by_the_general_path_too(store: Store) -> None:
     entry = await _outbound_entry(store)
     await store.intake([IntakeEntry(id=entry, n=1)], AT)
