@@ -24,6 +24,11 @@ def test_the_end_to_end_figure_is_the_daemons_cpu_per_message() -> None:
     assert ab.parse_end_to_end("  !! daemon run 1 incomplete: only 3 of 10") is None
 
 
+def test_the_redis_figure_is_redis_servers_cpu_per_message() -> None:
+    assert ab.parse_redis(E2E_OUTPUT) == ab.Sample(compared=86.0, shown=7014.0)
+    assert ab.parse_redis("  !! daemon run 1 incomplete: only 3 of 10") is None
+
+
 def test_the_latency_figure_is_entry_to_sent_p99() -> None:
     assert ab.parse_latency(LATENCY_OUTPUT) == ab.Sample(compared=16.53, shown=6.13)
     assert ab.parse_latency("entry -> processing  1  2.0  3.0  4.0  5.0  6.0") is None
