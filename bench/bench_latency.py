@@ -144,12 +144,16 @@ def measure_max(feeder: Feeder, n: int) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
-def report_episodes(slices: dict[int, list[float]], limit_s: float = 0.010) -> None:
-    """Whether the tail is spread evenly or comes in episodes: the 100 ms slices (by entry
-    time) whose own p99 of entry -> `sent` is over `limit_s`, and the p99 outside them."""
+def episode_slices(slices: dict[int, list[float]], limit_s: float = 0.010) -> set[int]:
+    """The 100 ms slices (by entry time) whose own p99 of entry -> `sent` is over `limit_s`."""
+    return {k for k, values in slices.items() if h.percentile(sorted(values), 99) > limit_s}
+
+
+def report_episodes(slices: dict[int, list[float]], bad: set[int], limit_s: float = 0.010) -> None:
+    """Whether the tail is spread evenly or comes in episodes (`bad`, see `episode_slices`):
+    how many entries they hold, and the p99 outside them."""
     if not slices:
         return
-    bad = {k for k, values in slices.items() if h.percentile(sorted(values), 99) > limit_s}
     inside = sum(len(slices[k]) for k in bad)
     outside = sorted(v for k, values in slices.items() if k not in bad for v in values)
     total = inside + len(outside)
@@ -159,6 +163,37 @@ def report_episodes(slices: dict[int, list[float]], limit_s: float = 0.010) -> N
         f"entry -> sent p99 over {1000 * limit_s:.0f} ms, holding {100 * inside / total:.1f} % "
         f"of the entries; p99 outside them {calm}"
     )
+
+
+def leg_percentiles(
+    legs: dict[int, list[tuple[float, float]]], bad: set[int], inside: bool
+) -> tuple[float, float, float, float] | None:
+    """p50 and p99 (s) of entry -> `processing` and of `processing` -> `sent`, over the
+    slices in `bad` (`inside`) or over the others; None when there are none."""
+    pairs = [pair for k, values in legs.items() if (k in bad) == inside for pair in values]
+    if not pairs:
+        return None
+    intake = sorted(a for a, _ in pairs)
+    rest = sorted(b for _, b in pairs)
+    return (
+        h.percentile(intake, 50),
+        h.percentile(intake, 99),
+        h.percentile(rest, 50),
+        h.percentile(rest, 99),
+    )
+
+
+def report_legs(legs: dict[int, list[tuple[float, float]]], bad: set[int]) -> None:
+    """Which leg an episode's time is in: entry -> `processing` (the intake: read, script)
+    or `processing` -> `sent` (work read, SMSC, outcomes)."""
+    for label, inside in (("inside episodes", True), ("outside them", False)):
+        found = leg_percentiles(legs, bad, inside)
+        if found is not None:
+            ms = [1000 * x for x in found]
+            print(
+                f"  {label}: entry -> processing p50 {ms[0]:.2f} / p99 {ms[1]:.2f} ms, "
+                f"processing -> sent p50 {ms[2]:.2f} / p99 {ms[3]:.2f} ms"
+            )
 
 
 def report(name: str, values: list[float]) -> None:
@@ -223,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         first_t = float("inf")
         slices: dict[int, list[float]] = {}  # entry -> `sent`, by the entry's 100 ms slice
         sent_at: dict[str, float] = {}
+        processing_at: dict[str, float] = {}
+        # (entry -> processing, processing -> sent) of each recipient, by its entry's slice
+        legs: dict[int, list[tuple[float, float]]] = {}
         receipt_leg: list[float] = []  # `sent` -> `delivered` of each recipient
         others: dict[str, int] = {}
         for event in h.status_events(feeder.client, after):
@@ -238,10 +276,17 @@ def main(argv: list[str] | None = None) -> int:
                 others[status] = others.get(status, 0) + 1
             if status == "delivered" and event["message_id"] in sent_at:
                 receipt_leg.append(at - sent_at.pop(event["message_id"]))
+            if status == "processing":
+                processing_at[event["message_id"]] = at
             if status == "sent":
                 sent_at[event["message_id"]] = at
                 entered = feeder.added_at[event["message_id"]]
                 slices.setdefault(int(entered / SLICE_S), []).append(at - entered)
+                taken = processing_at.pop(event["message_id"], None)
+                if taken is not None:
+                    legs.setdefault(int(entered / SLICE_S), []).append(
+                        (taken - entered, at - taken)
+                    )
                 last_sent = max(last_sent, at)
                 first_t = min(first_t, t)
     print(
@@ -272,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         "the figures err high); stamp: the load generator's clock before its XADD pipeline "
         "(adds its own delays)"
     )
-    report_episodes(slices)
+    bad = episode_slices(slices)
+    report_episodes(slices, bad)
+    report_legs(legs, bad)
     print()
     h.report_daemon_view(view_before, view_after)
     if others:
