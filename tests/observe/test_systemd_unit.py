@@ -85,6 +85,13 @@ def test_stop_timeout_leaves_room_for_the_drain_and_the_unbind() -> None:
     assert _seconds(_one("Service", "TimeoutStopSec")) > drain_s + 5
 
 
+def test_the_daemon_runs_ahead_of_batch_jobs_for_the_cpu() -> None:
+    # A negative nice value, set by systemd before it drops privileges (the service itself
+    # may not: no capabilities, @resources filtered), and not a real-time policy.
+    assert -10 <= int(_one("Service", "Nice")) < 0
+    assert "CPUSchedulingPolicy" not in _directives()["Service"]
+
+
 def test_passwords_come_as_credentials_not_environment() -> None:
     service = _directives()["Service"]
     assert service["LoadCredential"] == [
