@@ -48,6 +48,8 @@ start's migration in store.py) means uncounted holds may exist: look key by key.
 an absent flag into 'c' and keeps a '1'. It gives the flag and its held keys a TTL 1 ms short of
 the held TTL, so an earlier version holding a receipt, which rewrites the flag as '1' whenever
 its PTTL is below the full held TTL, always does: its uncounted hold is never hidden by a 'c'.
+(That needs the same held TTL in both: Store's `held_ttl_s`, 3600 s, which no configuration
+changes; a longer one here would leave an earlier version's PTTL check false.)
 """
 
 from __future__ import annotations
