@@ -281,6 +281,14 @@ def _ends(
     return split_utf16(encoded, multi)
 
 
+def _ends_anywhere(encoding: Encoding, encoded: bytes, sent: str, packed: bool) -> bool:
+    """Whether a part may end after any unit, so counting needs no split: no escape (GSM-7),
+    no CR a packed part could end on (see `split_septets`), no surrogate pair (UCS-2)."""
+    if encoding == "gsm7":
+        return _ESC not in encoded and not (packed and _CR in encoded)
+    return len(encoded) // 2 == len(sent)
+
+
 def _air_fill(ref_16bit: bool) -> int:
     """Fill bits after the concatenation UDH: where each part's septets start on the air, in
     every `concat` mode (an SMSC turns sar_* TLVs and message_payload into that UDH)."""
@@ -311,25 +319,14 @@ def count_parts(
     _check_options(encoding, concat, limit, gsm7_form)
     sent, chosen, encoded = _prepare(text, encoding, smart, gsm7_form == "latin1")
     single, multi = _limits(chosen, reference_16bit)
-    if chosen == "gsm7":
-        units = len(encoded)
-        packed = gsm7_form == "packed"
-        if units <= single:
-            parts = 1
-        elif _ESC not in encoded and not (packed and _CR in encoded):
-            parts = _ceil_div(units, multi)
-        else:
-            parts = len(
-                split_septets(encoded, multi, _air_fill(reference_16bit) if packed else None)
-            )
+    packed = gsm7_form == "packed"
+    units = len(encoded) if chosen == "gsm7" else len(encoded) // 2
+    if units <= single:
+        parts = 1
+    elif _ends_anywhere(chosen, encoded, sent, packed):  # every part but the last is full
+        parts = _ceil_div(units, multi)
     else:
-        units = len(encoded) // 2
-        if units <= single:
-            parts = 1
-        elif units == len(sent):  # no surrogate pair
-            parts = _ceil_div(units, multi)
-        else:
-            parts = len(split_utf16(encoded, multi))
+        parts = len(_ends(chosen, encoded, (single, multi), reference_16bit, packed))
     if max_parts is not None and parts > max_parts:
         raise MessageTooLong(parts, max_parts)
     return parts
