@@ -594,19 +594,20 @@ def scrape(address: tuple[str, int], timeout_s: float = 5.0) -> Samples:
 
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    """How far one sample moved, or, with `carrier="*"`, its sum over every carrier."""
-    if labels.get("carrier") == "*":
-        wanted = {k: v for k, v in labels.items() if k != "carrier"}
-        total = 0.0
-        for (sample, pairs), value in after.items():
-            if sample != name:
-                continue
-            rest = {k: v for k, v in pairs if k != "carrier"}
-            if rest == wanted and any(k == "carrier" for k, _ in pairs):
-                total += value - before.get((sample, pairs), 0.0)
-        return total
-    key = (name, tuple(sorted(labels.items())))
-    return after.get(key, 0.0) - before.get(key, 0.0)
+    """How far one sample moved; a label given as "*" takes every value (the moves summed)."""
+    if "*" not in labels.values():
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+    total = 0.0
+    for (sample, pairs), value in after.items():
+        got = dict(pairs)
+        if (
+            sample == name
+            and got.keys() == labels.keys()
+            and all(want in ("*", got[label]) for label, want in labels.items())
+        ):
+            total += value - before.get((sample, pairs), 0.0)
+    return total
 
 
 def report_daemon_view(before: Samples, after: Samples) -> None:

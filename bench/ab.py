@@ -56,18 +56,22 @@ class Sample:
 
 def parse_end_to_end(output: str) -> Sample | None:
     """CPU µs per message and msg/s of the first daemon run in `bench_end_to_end.py`'s output."""
-    match = _E2E_LINE.search(output)
-    if match is None:
-        return None
-    return Sample(compared=float(match.group(2)), shown=float(match.group(1).replace(",", "")))
+    return _first_daemon_run(output, 2)
 
 
 def parse_redis(output: str) -> Sample | None:
     """redis-server's CPU µs per message and msg/s of the first daemon run, as above."""
+    return _first_daemon_run(output, 3)
+
+
+def _first_daemon_run(output: str, compared: int) -> Sample | None:
+    """The first daemon run's msg/s beside `_E2E_LINE`'s group `compared`."""
     match = _E2E_LINE.search(output)
     if match is None:
         return None
-    return Sample(compared=float(match.group(3)), shown=float(match.group(1).replace(",", "")))
+    return Sample(
+        compared=float(match.group(compared)), shown=float(match.group(1).replace(",", ""))
+    )
 
 
 def parse_latency(output: str) -> Sample | None:

@@ -49,6 +49,7 @@ from bench import _harness as h
 
 TICK_S = 0.005
 SLICE_S = 0.1  # the slices report_episodes cuts the run into
+EPISODE_P99_S = 0.010  # a slice whose own entry -> `sent` p99 is above this is an episode
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -159,12 +160,14 @@ def measure_max(feeder: Feeder, n: int) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
-def episode_slices(slices: dict[int, list[float]], limit_s: float = 0.010) -> set[int]:
+def episode_slices(slices: dict[int, list[float]], limit_s: float = EPISODE_P99_S) -> set[int]:
     """The 100 ms slices (by entry time) whose own p99 of entry -> `sent` is over `limit_s`."""
     return {k for k, values in slices.items() if h.percentile(sorted(values), 99) > limit_s}
 
 
-def report_episodes(slices: dict[int, list[float]], bad: set[int], limit_s: float = 0.010) -> None:
+def report_episodes(
+    slices: dict[int, list[float]], bad: set[int], limit_s: float = EPISODE_P99_S
+) -> None:
     """Whether the tail is spread evenly or comes in episodes (`bad`, see `episode_slices`):
     how many entries they hold, and the p99 outside them."""
     if not slices:
