@@ -17,7 +17,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final
 
@@ -28,7 +27,12 @@ from connector.app.inbound import Inbound
 from connector.carrier.client import DeferredAnswer
 from connector.carrier.pool import BindPool
 from connector.domain import message_ids
-from connector.domain.contract import destination_address, source_address, validity_period
+from connector.domain.contract import (
+    destination_address,
+    format_time,
+    source_address,
+    validity_period,
+)
 from connector.domain.receipts import ReceiptParseError, is_receipt, parse_receipt
 from connector.flow.adaptive import AdaptiveRate
 from connector.flow.backoff import RetrySchedule
@@ -913,7 +917,7 @@ class CarrierDispatcher:
         for _attempt in range(1_000_000):
             try:
                 wall = self._wall()
-                _, emitted = await self.store.outcomes(ops, _iso_now(wall), wall)
+                _, emitted = await self.store.outcomes(ops, format_time(wall), wall)
                 self._count_statuses(emitted)
                 break
             except (RedisError, OSError) as error:
@@ -1007,7 +1011,7 @@ class CarrierDispatcher:
                 writers.idle -= 1
                 try:
                     results, emitted, latencies = await self.store.receipts(
-                        [op for op, _, _, _ in batch], _iso_now(wall), wall
+                        [op for op, _, _, _ in batch], format_time(wall), wall
                     )
                 except (RedisError, OSError) as error:
                     _log.warning("carrier %s: writing receipts failed: %s", self.name, error)
@@ -1079,6 +1083,3 @@ class CarrierDispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-
-def _iso_now(wall: float) -> str:
-    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
