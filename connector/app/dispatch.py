@@ -1082,4 +1082,3 @@ class CarrierDispatcher:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
