@@ -269,13 +269,14 @@ def _limits(encoding: Encoding, ref_16bit: bool) -> tuple[int, int]:
 
 
 def _ends(
-    encoding: Encoding, encoded: bytes, limits: tuple[int, int], ref_16bit: bool, packed: bool
+    encoding: Encoding, encoded: bytes, single: int, multi: int, packed_fill: int | None
 ) -> list[int]:
-    single, multi = limits
+    """Where each part ends, within the `_limits` given; `packed_fill` as `split_septets`
+    takes it (None unless GSM-7 goes out packed)."""
     if encoding == "gsm7":
         if len(encoded) <= single:
             return [len(encoded)]
-        return split_septets(encoded, multi, _air_fill(ref_16bit) if packed else None)
+        return split_septets(encoded, multi, packed_fill)
     if len(encoded) <= 2 * single:
         return [len(encoded)]
     return split_utf16(encoded, multi)
@@ -326,7 +327,8 @@ def count_parts(
     elif _ends_anywhere(chosen, encoded, sent, packed):  # every part but the last is full
         parts = _ceil_div(units, multi)
     else:
-        parts = len(_ends(chosen, encoded, (single, multi), reference_16bit, packed))
+        packed_fill = _air_fill(reference_16bit) if packed else None
+        parts = len(_ends(chosen, encoded, single, multi, packed_fill))
     if max_parts is not None and parts > max_parts:
         raise MessageTooLong(parts, max_parts)
     return parts
@@ -365,7 +367,8 @@ def plan(
     latin1 = gsm7_form == "latin1"
     sent, chosen, encoded = _prepare(text, encoding, smart, latin1)
     single, multi = _limits(chosen, reference_16bit)
-    ends = _ends(chosen, encoded, (single, multi), reference_16bit, gsm7_form == "packed")
+    packed_fill = _air_fill(reference_16bit) if gsm7_form == "packed" else None
+    ends = _ends(chosen, encoded, single, multi, packed_fill)
     count = len(ends)
     if count > max_parts:
         raise MessageTooLong(count, max_parts)
