@@ -165,9 +165,7 @@ def episode_slices(slices: dict[int, list[float]], limit_s: float = EPISODE_P99_
     return {k for k, values in slices.items() if h.percentile(sorted(values), 99) > limit_s}
 
 
-def report_episodes(
-    slices: dict[int, list[float]], bad: set[int], limit_s: float = EPISODE_P99_S
-) -> None:
+def report_episodes(slices: dict[int, list[float]], bad: set[int]) -> None:
     """Whether the tail is spread evenly or comes in episodes (`bad`, see `episode_slices`):
     how many entries they hold, and the p99 outside them."""
     if not slices:
@@ -178,8 +176,8 @@ def report_episodes(
     calm = f"{1000 * h.percentile(outside, 99):.2f} ms" if outside else "-"
     print(
         f"episodes: {len(bad)} of {len(slices)} slices of {1000 * SLICE_S:.0f} ms had an "
-        f"entry -> sent p99 over {1000 * limit_s:.0f} ms, holding {100 * inside / total:.1f} % "
-        f"of the entries; p99 outside them {calm}"
+        f"entry -> sent p99 over {1000 * EPISODE_P99_S:.0f} ms, holding "
+        f"{100 * inside / total:.1f} % of the entries; p99 outside them {calm}"
     )
 
 
