@@ -3,7 +3,8 @@
 Built on connector.smpp's framer and codec (what it sends on purpose is hand-made bytes). In
 `normal` mode it is a small, correct SMSC: it answers binds, enquire_link and submit_sm
 (`ESME_ROK`, hex message ids), keeps a record of every submit it answered `ESME_ROK` in the
-simulator's JSON-lines format (written once the last byte of the response is on the wire), and
+simulator's JSON-lines format (written once the response's last byte is handed to the
+transport: a `cut` or `refuse_binds` abort right after can still lose that response), and
 sends a DELIVRD receipt for each after `--receipt-delay` seconds on any bound session, again
 after a refusal or a lost connection.
 

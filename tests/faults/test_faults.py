@@ -83,7 +83,14 @@ def test_redis_server_killed_and_restarted_with_aof(tmp_path: Path) -> None:
 def test_carrier_link_cut_silent_and_refusing_binds(tmp_path: Path) -> None:
     """Class 4: a cut mid-window on each carrier, a silent carrier, binds refused."""
     figures = _run(run_carrier_faults, tmp_path, rounds=4, entries=80)
-    assert figures.duplicates == 0  # neither carrier answered what it did not record
+    # A part the daemon saw accepted is never sent again (the harness reports that as a
+    # problem). A carrier records what it answered, but an answer still in the transport or
+    # the kernel when a cut or a refusal aborts the connection never arrives: the daemon
+    # retries that part (README: a dropped link is a possible duplicate). No other fault may
+    # cause a duplicate: a silent carrier answered nothing.
+    aborting = {"response lost: carrier_cut", "response lost: carrier_refuses_binds"}
+    unexplained = {k: n for k, n in figures.duplicate_reasons.items() if k not in aborting}
+    assert not unexplained, figures.line()
 
 
 def test_hostile_carrier_is_answered_by_the_spec_and_memory_stays_bounded(
